@@ -1,0 +1,34 @@
+# Two commands do all set-up: `make run` (install + start the server) and `make test` (install + run the tests).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "shenggu needs Python 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/shenggu prepare
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/shenggu serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check shenggu tests
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/shenggu bench asr --manifest ../shared/eval/manifest.tsv --baseline --out bench-out/asr
+
+clean:
+	rm -rf $(VENV) bench-out .pytest_cache

@@ -1,0 +1,3 @@
+from shenggu.cli.main import main
+
+main()

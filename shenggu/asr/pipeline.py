@@ -1,0 +1,177 @@
+"""The file-transcription pipeline: stream-decode → VAD → windows → batched recognition → clean-up.
+
+Audio is decoded in 30 s chunks and only the speech still waiting to be recognized is held, so memory stays flat
+however long the recording is. Windows are decoded ``batch_size`` at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shenggu.asr.hotwords import prefer_hotwords
+from shenggu.asr.postprocess import (
+    PostprocessOptions,
+    collapse_loops,
+    finish_segment,
+    is_hallucination,
+    join_words,
+    simplify_words,
+)
+from shenggu.asr.types import (
+    ChunkResult,
+    DecodeOptions,
+    ProgressCallback,
+    Recognizer,
+    Segment,
+    Transcript,
+    Word,
+)
+from shenggu.asr.windows import AudioBuffer, Window, group_windows
+from shenggu.audio import SilentAudioError, iter_audio_chunks, probe_duration
+from shenggu.audio.decode import AudioSource
+from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
+from shenggu.errors import InvalidOptionError
+
+SUPPORTED_LANGUAGES = ("zh", "en")
+_MAX_SEGMENT_SECONDS = 12.0  # longer runs of words are split at sentence ends for readable subtitles
+_SENTENCE_END = ".?!。？！"
+
+
+@dataclass
+class TranscribeOptions:
+    """What a caller can ask of a transcription."""
+
+    language: str | None = None  # "zh", "en" or None to detect
+    hotwords: list[str] = field(default_factory=list)
+    initial_prompt: str | None = None
+    beam_size: int = 5
+    batch_size: int = 4
+    correct: bool = True  # pinyin-aware homophone correction with a Chinese word LM
+    vad: VadOptions = field(default_factory=VadOptions)
+    post: PostprocessOptions = field(default_factory=PostprocessOptions)
+
+    def __post_init__(self) -> None:
+        if self.language in ("", "auto"):
+            self.language = None
+        if self.language is not None and self.language not in SUPPORTED_LANGUAGES:
+            raise InvalidOptionError(
+                f"unsupported language '{self.language}' (choose from: {', '.join(SUPPORTED_LANGUAGES)}, auto)"
+            )
+        if not 1 <= self.beam_size <= 10:
+            raise InvalidOptionError("beam_size must be between 1 and 10")
+
+
+def _speech_stream(
+    source: AudioSource, vad: StreamingVad, buffer: AudioBuffer, name: str | None
+) -> Iterator[SpeechSegment]:
+    for chunk in iter_audio_chunks(source, 30.0, name=name):
+        buffer.append(chunk)
+        yield from vad.accept(chunk)
+    yield from vad.flush()
+
+
+def transcribe(
+    source: AudioSource,
+    recognizer: Recognizer,
+    options: TranscribeOptions | None = None,
+    progress: ProgressCallback | None = None,
+    name: str | None = None,
+) -> Transcript:
+    """Recognize a whole recording of any length; raises an ``AudioError`` for bad or speechless input."""
+    options = options or TranscribeOptions()
+    total = probe_duration(source) if progress else None
+    buffer = AudioBuffer()
+    vad = StreamingVad(options.vad)
+    language = options.language
+    segments: list[Segment] = []
+    batch: list[Window] = []
+    found_speech = False
+
+    def run_batch() -> None:
+        nonlocal language
+        audios = [buffer.slice(w.start, w.end) for w in batch]
+        if language is None:
+            language = recognizer.detect_language(audios[0])[0]
+            if language not in SUPPORTED_LANGUAGES:
+                language = "en"
+        results = recognizer.decode_chunks(audios, _decode_options(options, language))
+        for window, result in zip(batch, results, strict=True):
+            segments.extend(_window_segments(window, result, language, options))
+        buffer.drop_before(batch[-1].end)
+        batch.clear()
+        if progress and total:
+            progress(min(vad.processed_seconds / total, 1.0))
+
+    for window in group_windows(_speech_stream(source, vad, buffer, name)):
+        found_speech = True
+        batch.append(window)
+        if len(batch) >= options.batch_size:
+            run_batch()
+    if batch:
+        run_batch()
+    duration = buffer.end_sample / 16000
+    if not found_speech:
+        raise SilentAudioError(f"no speech found in {name or 'the audio'} ({duration:.1f} s of silence or noise)")
+    if progress:
+        progress(1.0)
+    language = language or "zh"
+    separator = "" if language == "zh" else " "
+    text = separator.join(s.text for s in segments)
+    return Transcript(text=text, language=language, duration=duration, segments=segments)
+
+
+def _decode_options(options: TranscribeOptions, language: str) -> DecodeOptions:
+    rescorer = prefer_hotwords(options.hotwords) if options.hotwords else None
+    return DecodeOptions(
+        language=language,
+        beam_size=options.beam_size,
+        hotwords=tuple(options.hotwords),
+        initial_prompt=options.initial_prompt,
+        num_hypotheses=options.beam_size if rescorer else 1,
+        rescorer=rescorer,
+    )
+
+
+def _window_segments(window: Window, result: ChunkResult, language: str, options: TranscribeOptions) -> list[Segment]:
+    """Map a decoded window back to original times and cut it into output segments."""
+    decoded = result.segments[0]
+    if is_hallucination(decoded) or not decoded.text.strip():
+        return []
+    words = decoded.words or [Word(0.0, window.duration, decoded.text, 1.0)]
+    words = collapse_loops(words)
+    if language == "zh":
+        if options.post.simplified:
+            simplify_words(words)
+        if options.correct:
+            from shenggu.nlp.homophones import correct_words
+
+            correct_words(words, hotwords=options.hotwords)
+    groups = _split_words(words, window.boundaries())
+    for w in words:
+        w.start, w.end = w.start + window.start, w.end + window.start
+    return [s for g in groups if (s := finish_segment(g, language, options.post)) is not None]
+
+
+def _split_words(words: list[Word], boundaries: list[float]) -> list[list[Word]]:
+    """Cut words into segments at the pauses VAD found (at the nearest gap between words, never inside one);
+    runs still longer than ``_MAX_SEGMENT_SECONDS`` are cut after a sentence end."""
+    cuts = set()
+    for b in boundaries:
+        gaps = [abs((words[i].end + words[i + 1].start) / 2 - b) for i in range(len(words) - 1)]
+        if gaps and min(gaps) < 1.0:
+            cuts.add(int(np.argmin(gaps)) + 1)
+    groups: list[list[Word]] = [[]]
+    for i, w in enumerate(words):
+        current = groups[-1]
+        too_long = current and w.end - current[0].start > _MAX_SEGMENT_SECONDS
+        after_sentence = current and current[-1].word.strip()[-1:] in _SENTENCE_END
+        if current and (i in cuts or (too_long and after_sentence)):
+            groups.append([])
+        groups[-1].append(w)
+    return groups
+
+
+__all__ = ["SUPPORTED_LANGUAGES", "TranscribeOptions", "join_words", "transcribe"]

@@ -1,0 +1,202 @@
+"""Whisper engine on faster-whisper / CTranslate2: batched decoding of VAD chunks with n-best hypotheses.
+
+faster-whisper's own ``transcribe`` decodes one 30 s window at a time and returns only the best hypothesis. Here
+the encoder runs once per batch of speech chunks, the decoder returns several beam hypotheses per chunk (so a
+caller-supplied rescorer can pick among them, e.g. to favour hotwords), and word timings come
+from cross-attention alignment of the chosen hypothesis.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from shenggu.asr.types import ChunkResult, DecodeOptions, Segment, Word
+from shenggu.errors import InvalidOptionError
+
+_PREPEND_PUNCT = "\"'“¿([{-"
+_APPEND_PUNCT = "\"'.。,，!！?？:：”)]}、"
+# Above this zlib compression ratio a text is almost surely a repetition loop (Whisper's own heuristic).
+_LOOP_COMPRESSION_RATIO = 2.4
+
+
+def compression_ratio(text: str) -> float:
+    """How well ``text`` compresses: loops like 'the the the the' compress far better than speech does."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+class WhisperRecognizer:
+    """A Whisper model in CTranslate2 format (int8 on CPU), loaded once and shared by threads."""
+
+    def __init__(self, name: str, model_dir: Path, threads: int, compute_type: str = "int8") -> None:
+        from faster_whisper import WhisperModel
+
+        self.name = name
+        self.model_dir = model_dir
+        self._model = WhisperModel(
+            str(model_dir),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=threads,
+            local_files_only=True,
+        )
+        self.multilingual = self._model.model.is_multilingual
+        self._lock = threading.Lock()  # CTranslate2 with one worker runs one call at a time anyway
+
+    @property
+    def languages(self) -> list[str]:
+        """Language codes this model can transcribe."""
+        return list(self._model.supported_languages) if self.multilingual else ["en"]
+
+    def _tokenizer(self, language: str):
+        from faster_whisper.tokenizer import Tokenizer
+
+        if self.multilingual:
+            return Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
+        return Tokenizer(self._model.hf_tokenizer, False)
+
+    def _features(self, chunks: Sequence[np.ndarray]) -> np.ndarray:
+        from faster_whisper.audio import pad_or_trim
+
+        feats = [pad_or_trim(self._model.feature_extractor(chunk)[..., :-1]) for chunk in chunks]
+        return np.stack(feats).astype(np.float32)
+
+    def _check_language(self, language: str | None) -> None:
+        if language is not None and language not in self.languages:
+            raise InvalidOptionError(f"engine '{self.name}' cannot transcribe language '{language}'")
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """Most likely language of (the first 30 s of) ``audio``."""
+        if not self.multilingual:
+            return "en", 1.0
+        with self._lock:
+            encoder_output = self._model.encode(self._features([audio[: 30 * 16000]]))
+            ranked = self._model.model.detect_language(encoder_output)[0]
+        token, prob = ranked[0]
+        return token[2:-2], float(prob)
+
+    def decode_chunks(self, chunks: Sequence[np.ndarray], options: DecodeOptions) -> list[ChunkResult]:
+        """Decode a batch of speech chunks (each ≤ 30 s); times in the results are relative to each chunk."""
+        if not chunks:
+            return []
+        self._check_language(options.language)
+        with self._lock:
+            encoder_output = self._model.encode(self._features(chunks))
+            languages = self._languages_for(encoder_output, len(chunks), options.language)
+            prompts = [self._prompt(lang, options) for lang in languages]
+            hypotheses = self._generate(encoder_output, prompts, options)
+            chosen: list[list[int]] = []
+            results: list[ChunkResult] = []
+            for lang, (hyps, no_speech) in zip(languages, hypotheses, strict=True):
+                tokenizer = self._tokenizer(lang[0])
+                alternatives = [(tokenizer.decode(ids).strip(), score) for ids, score in hyps]
+                best = options.rescorer(lang[0], alternatives) if options.rescorer and len(hyps) > 1 else 0
+                chosen.append(hyps[best][0])
+                results.append(
+                    ChunkResult(
+                        segments=[Segment(0.0, 0.0, alternatives[best][0], [], hyps[best][1], no_speech)],
+                        language=lang[0],
+                        language_probability=lang[1],
+                        alternatives=alternatives,
+                    )
+                )
+            chosen = self._break_loops(encoder_output, prompts, chosen, results, options)
+            if options.word_timestamps:
+                self._add_words(encoder_output, chunks, languages, chosen, results)
+        for chunk, result in zip(chunks, results, strict=True):
+            seg = result.segments[0]
+            seg.end = len(chunk) / 16000
+            if seg.words:
+                seg.start, seg.end = seg.words[0].start, seg.words[-1].end
+        return results
+
+    def _languages_for(self, encoder_output, n: int, language: str | None) -> list[tuple[str, float]]:
+        if language is not None or not self.multilingual:
+            return [(language or "en", 1.0)] * n
+        return [
+            (ranked[0][0][2:-2], float(ranked[0][1])) for ranked in self._model.model.detect_language(encoder_output)
+        ]
+
+    def _prompt(self, language: tuple[str, float], options: DecodeOptions) -> list[int]:
+        tokenizer = self._tokenizer(language[0])
+        context = " ".join(part for part in (" ".join(options.hotwords), options.initial_prompt or "") if part)
+        prompt: list[int] = []
+        if context.strip():
+            # Whisper conditions on "previous text": hotwords and prompt there bias spelling of names and terms.
+            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + context.strip())[-(448 // 2 - 1) :]]
+        return [*prompt, *tokenizer.sot_sequence]
+
+    def _generate(self, encoder_output, prompts, options: DecodeOptions, **overrides):
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        tokenizer = self._tokenizer(self.languages[0] if not self.multilingual else "en")
+        n_best = max(1, min(options.num_hypotheses, options.beam_size))
+        results = self._model.model.generate(
+            encoder_output,
+            prompts,
+            beam_size=options.beam_size,
+            num_hypotheses=n_best,
+            length_penalty=1.0,
+            max_length=448,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+            **overrides,
+        )
+        return [(list(zip(r.sequences_ids, r.scores, strict=True)), float(r.no_speech_prob)) for r in results]
+
+    def _break_loops(self, encoder_output, prompts, chosen, results, options: DecodeOptions) -> list[list[int]]:
+        """Re-decode chunks whose text is a repetition loop with a repetition penalty; keep the better text."""
+        looping = [i for i, r in enumerate(results) if compression_ratio(r.segments[0].text) > _LOOP_COMPRESSION_RATIO]
+        for i in looping:
+            retry = self._generate(
+                _select(encoder_output, i),
+                [prompts[i]],
+                DecodeOptions(beam_size=options.beam_size),
+                repetition_penalty=1.3,
+                no_repeat_ngram_size=4,
+            )[0][0][0]
+            text = self._tokenizer(results[i].language).decode(retry[0]).strip()
+            if compression_ratio(text) < compression_ratio(results[i].segments[0].text):
+                chosen[i] = retry[0]
+                results[i].segments[0].text = text
+                results[i].segments[0].avg_logprob = retry[1]
+        return chosen
+
+    def _add_words(self, encoder_output, chunks, languages, chosen, results) -> None:
+        from faster_whisper.transcribe import merge_punctuations
+
+        tokenizer = self._tokenizer(languages[0][0])
+        eot = tokenizer.eot
+        text_tokens = [[t for t in ids if t < eot] or [tokenizer.encode(" ")[0]] for ids in chosen]
+        num_frames = [min(len(c) // 160, 3000) for c in chunks]
+        alignments = self._model.find_alignment(tokenizer, text_tokens, encoder_output, num_frames)
+        for chunk, alignment, result, ids in zip(chunks, alignments, results, chosen, strict=True):
+            if not [t for t in ids if t < eot]:
+                continue
+            merge_punctuations(alignment, _PREPEND_PUNCT, _APPEND_PUNCT)
+            limit = len(chunk) / 16000
+            result.segments[0].words = [
+                Word(
+                    start=min(float(w["start"]), limit),
+                    end=min(float(w["end"]), limit),
+                    word=w["word"],
+                    probability=float(w["probability"]),
+                )
+                for w in alignment
+                if w["word"]
+            ]
+
+
+def _select(storage, index: int):
+    """One item of a batched CTranslate2 encoder output, as a batch of one."""
+    import ctranslate2
+
+    array = np.asarray(storage)[index : index + 1]
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array))

@@ -1,0 +1,39 @@
+"""Audio input: decode any common audio/video file to 16 kHz mono float32, with one-line errors."""
+
+from shenggu.audio.decode import (
+    SAMPLE_RATE,
+    AudioSource,
+    decode_audio,
+    encode_wav,
+    iter_audio_chunks,
+    probe_duration,
+)
+from shenggu.audio.errors import (
+    AudioError,
+    AudioFileNotFoundError,
+    AudioTooLongError,
+    CorruptAudioError,
+    EmptyAudioError,
+    NotAudioError,
+    SilentAudioError,
+    TruncatedAudioError,
+    UnsupportedAudioError,
+)
+
+__all__ = [
+    "SAMPLE_RATE",
+    "AudioError",
+    "AudioFileNotFoundError",
+    "AudioSource",
+    "AudioTooLongError",
+    "CorruptAudioError",
+    "EmptyAudioError",
+    "NotAudioError",
+    "SilentAudioError",
+    "TruncatedAudioError",
+    "UnsupportedAudioError",
+    "decode_audio",
+    "encode_wav",
+    "iter_audio_chunks",
+    "probe_duration",
+]

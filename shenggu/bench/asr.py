@@ -1,0 +1,184 @@
+"""`shenggu bench asr`: accuracy (CER/WER), speed (RTF) and memory of file transcription on a manifest.
+
+Only reference quality A and B count in the summary; quality C is reported separately. With ``baseline=True``
+the same clips are also decoded by the trivial baseline (faster-whisper ``transcribe(language, beam_size=5)``
+plus OpenCC t2s and nothing else), so every improvement is measured on identical audio.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from shenggu.asr.pipeline import TranscribeOptions, transcribe
+from shenggu.asr.registry import get_recognizer
+from shenggu.bench.manifest import ManifestEntry, load_manifest
+from shenggu.bench.report import Figure, bar_plot, scatter_plot, write_html_report, write_results
+from shenggu.bench.resources import peak_rss_mb
+from shenggu.bench.scoring import ErrorCounts, metric_name, score, total
+from shenggu.nlp.chinese import to_simplified
+
+SUMMARY_QUALITIES = ("A", "B")
+
+
+@dataclass
+class AsrBenchConfig:
+    """What to run: the manifest, the engine, and whether to also run the baseline."""
+
+    manifest: Path
+    out: Path
+    engine: str | None = None
+    model_dir: Path | None = None
+    baseline: bool = False
+    correct: bool = True
+    limit: int | None = None
+
+
+def run_asr_bench(config: AsrBenchConfig) -> dict:
+    """Run the benchmark and write ``results.json`` and ``report.html`` into ``config.out``; return the summary."""
+    entries = load_manifest(config.manifest, task="asr")[: config.limit]
+    t0 = time.perf_counter()
+    recognizer = get_recognizer(config.engine, config.model_dir)
+    load_s = time.perf_counter() - t0
+
+    def ours(entry: ManifestEntry) -> str:
+        options = TranscribeOptions(language=entry.language, correct=config.correct)
+        return transcribe(entry.path, recognizer, options, name=entry.id).text
+
+    utterances = _run(entries, ours, "shenggu")
+    summary = _summarize(utterances)
+    summary.update(load_s=round(load_s, 3), peak_rss_mb=round(peak_rss_mb(), 1), engine=recognizer.name)
+    if config.baseline:
+        base_utts = _run(entries, _baseline_transcriber(), "baseline")
+        summary["baseline"] = _summarize(base_utts)
+        for utt, base in zip(utterances, base_utts, strict=True):
+            utt["baseline_hypothesis"], utt["baseline_rate"] = base["hypothesis"], base["rate"]
+        summary["relative_improvement"] = _relative(summary, summary["baseline"])
+    config.out.mkdir(parents=True, exist_ok=True)
+    write_results(config.out, summary, utterances)
+    write_html_report(config.out, "shenggu bench asr", _flat(summary), _figures(utterances), _tables(utterances))
+    return summary
+
+
+def _run(entries: list[ManifestEntry], recognize: Callable[[ManifestEntry], str], label: str) -> list[dict]:
+    rows = []
+    for entry in tqdm(entries, desc=f"bench asr ({label})", unit="clip"):
+        start = time.perf_counter()
+        hypothesis = recognize(entry)
+        seconds = time.perf_counter() - start
+        counts = score(entry.language, entry.reference_text, hypothesis)
+        rows.append(
+            {
+                "id": entry.id,
+                "language": entry.language,
+                "ref_quality": entry.ref_quality,
+                "duration_s": entry.duration_s,
+                "reference": entry.reference_text,
+                "hypothesis": hypothesis,
+                "metric": metric_name(entry.language),
+                **counts.to_dict(),
+                "seconds": round(seconds, 3),
+                "rtf": round(seconds / max(entry.duration_s, 1e-6), 4),
+            }
+        )
+    return rows
+
+
+def _baseline_transcriber() -> Callable[[ManifestEntry], str]:
+    """The trivial baseline: whisper-base, beam 5, language given, OpenCC t2s, nothing else."""
+    from faster_whisper import WhisperModel
+
+    from shenggu.asr.models import whisper_base_dir
+    from shenggu.config import get_settings
+
+    model = WhisperModel(str(whisper_base_dir()), device="cpu", compute_type="int8", cpu_threads=get_settings().threads)
+
+    def recognize(entry: ManifestEntry) -> str:
+        segments, _ = model.transcribe(str(entry.path), language=entry.language, beam_size=5)
+        joiner = "" if entry.language == "zh" else " "
+        return to_simplified(joiner.join(s.text.strip() for s in segments))
+
+    return recognize
+
+
+def _counts(rows: list[dict]) -> ErrorCounts:
+    return total(ErrorCounts.of(r["ref_len"], r["substitutions"], r["deletions"], r["insertions"]) for r in rows)
+
+
+def _summarize(rows: list[dict]) -> dict:
+    """Corpus error rates per language over quality A+B, per quality, and the overall RTF."""
+    summary: dict = {}
+    counted = [r for r in rows if r["ref_quality"] in SUMMARY_QUALITIES]
+    for language in ("zh", "en"):
+        subset = [r for r in counted if r["language"] == language]
+        metric = metric_name(language)
+        summary[language] = {metric: round(_counts(subset).rate, 4), "n": len(subset)}
+        summary[language]["by_quality"] = {
+            q: {metric: round(_counts(part).rate, 4), "n": len(part)}
+            for q in sorted({r["ref_quality"] for r in rows})
+            if (part := [r for r in rows if r["language"] == language and r["ref_quality"] == q])
+        }
+    audio = sum(r["duration_s"] for r in rows)
+    summary["rtf"] = round(sum(r["seconds"] for r in rows) / max(audio, 1e-6), 4)
+    summary["audio_seconds"] = round(audio, 2)
+    return summary
+
+
+def _relative(ours: dict, baseline: dict) -> dict:
+    """Relative error reduction against the baseline (positive is better)."""
+    out = {}
+    for language, metric in (("zh", "cer"), ("en", "wer")):
+        base = baseline[language][metric]
+        out[f"{language}_{metric}"] = round((base - ours[language][metric]) / base, 4) if base else 0.0
+    return out
+
+
+def _flat(summary: dict, prefix: str = "") -> dict:
+    """Nested summary as dotted keys for the report's table."""
+    flat: dict = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _figures(rows: list[dict]) -> list[Figure]:
+    ids = [r["id"] for r in rows]
+    figures = [bar_plot(ids, [r["rate"] for r in rows], "Error rate per utterance (CER zh / WER en)", "error rate")]
+    if any("baseline_rate" in r for r in rows):
+        figures.append(
+            bar_plot(
+                ids,
+                [r["baseline_rate"] - r["rate"] for r in rows],
+                "Error-rate reduction vs baseline per utterance",
+                "baseline - shenggu",
+            )
+        )
+    figures.append(
+        scatter_plot(
+            [r["duration_s"] for r in rows],
+            [r["rtf"] for r in rows],
+            "Real-time factor by clip duration",
+            "duration (s)",
+            "RTF",
+        )
+    )
+    return figures
+
+
+def _tables(rows: list[dict]):
+    headers = ["id", "q", "metric", "rate", "reference", "hypothesis"]
+    if any("baseline_hypothesis" in r for r in rows):
+        headers += ["baseline rate", "baseline hypothesis"]
+    body = [
+        [r["id"], r["ref_quality"], r["metric"], r["rate"], r["reference"], r["hypothesis"]]
+        + ([r["baseline_rate"], r["baseline_hypothesis"]] if "baseline_hypothesis" in r else [])
+        for r in rows
+    ]
+    return [("Utterances", headers, body)]

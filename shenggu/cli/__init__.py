@@ -1,0 +1,1 @@
+"""The ``shenggu`` command-line interface."""

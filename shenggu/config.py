@@ -1,0 +1,42 @@
+"""All runtime settings in one place, read from ``SHENGGU_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "shenggu"
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. Every field can be set as ``SHENGGU_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SHENGGU_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Cache for assembled models and data.")
+    asr_engine: str = Field("whisper-base", description="Default ASR engine name (see `shenggu engines`).")
+    asr_model_dir: Path | None = Field(None, description="A user model directory that overrides the engine's.")
+    cpu_threads: int = Field(0, description="Threads per model; 0 means all cores.")
+    asr_batch_size: int = Field(4, description="Speech chunks decoded together in one batch.")
+    max_upload_mb: int = Field(512, description="Largest accepted upload for the HTTP API.")
+    preload_models: bool = Field(True, description="Load the default models in the background at start-up.")
+    log_format: str = Field("console", description="'console' or 'json'.")
+    log_level: str = Field("INFO")
+
+    @property
+    def threads(self) -> int:
+        """Threads to give a model: the configured number, or every core."""
+        return self.cpu_threads or (os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

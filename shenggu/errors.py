@@ -1,0 +1,33 @@
+"""Base error types shared by every capability.
+
+Each error carries a stable machine-readable ``code`` and a one-line human message, so the CLI can print one
+readable line and the HTTP layer can answer with a JSON body naming the problem.
+"""
+
+
+class ShengguError(Exception):
+    """Base class of every error shenggu raises on purpose."""
+
+    code: str = "shenggu_error"
+    http_status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ModelError(ShengguError):
+    """A model directory or packaged model is missing, incomplete or of the wrong kind."""
+
+    code = "model_error"
+    http_status = 422
+
+
+class InvalidOptionError(ShengguError):
+    """A caller-supplied option (language, format, engine name, ...) is not valid."""
+
+    code = "invalid_option"
+    http_status = 400

@@ -1,0 +1,1 @@
+"""Chinese text processing: script conversion, homophones, punctuation, word LM and inverse text normalization."""

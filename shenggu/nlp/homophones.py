@@ -1,0 +1,210 @@
+"""Pinyin-aware correction of Whisper's same-sounding character substitutions (停制 → 停滞).
+
+Most of Whisper-base's remaining Mandarin errors are homophones. A span of recognized characters is replaced by a
+dictionary word (or a caller's hotword) that sounds the same when:
+- the characters to change were recognized with low confidence (Whisper's own token probability),
+- they read the same in toneless pinyin (or nearly: common fuzzy pairs such as in/ing, z/zh, n/l, at a cost),
+- the word language model scores the corrected sentence clearly higher.
+Only same-length character substitutions are ever made: the correction cannot add, drop or reorder words.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shenggu.asr.types import Word
+from shenggu.nlp.chinese import is_cjk
+from shenggu.nlp.lm import get_word_lm
+
+LOW_CONFIDENCE = 0.8  # only characters Whisper was less sure of than this may change
+HOTWORD_CONFIDENCE = 0.95  # hotwords may override more confident characters
+MIN_GAIN = 3.0  # nats the LM must gain (≈ 20× more likely) to accept a change
+TONE_COST = 1.0  # extra nats per character that sounds the same but in another tone
+FUZZY_COST = 3.0  # extra nats per character that only nearly sounds the same
+MIN_WORD_FREQ = 20  # dictionary words rarer than this are never introduced
+# A two-character word may change one character; a longer one two, so a kept character always anchors the
+# sound match (changing both characters of a pair turned 起泄 into 器械 on real output).
+_MAX_CHANGED = {2: 1, 3: 2, 4: 2}
+_SPAN_LENGTHS = (2, 3, 4)
+
+
+_TONE_MARKS = {"\u0304": "1", "\u0301": "2", "\u030c": "3", "\u0300": "4"}
+
+
+def _tone3(reading: str) -> str:
+    """'lǜ' → 'lv4': toneless syllable followed by its tone digit (5 for the neutral tone)."""
+    tone, letters = "5", []
+    for c in unicodedata.normalize("NFD", reading):
+        if c in _TONE_MARKS:
+            tone = _TONE_MARKS[c]
+        elif c == "\u0308":  # the diaeresis of ü
+            letters[-1] = "v"
+        else:
+            letters.append(c)
+    return "".join(letters) + tone
+
+
+def _fuzzy(syllable: str) -> str:
+    """Collapse the sound pairs Mandarin speakers (and Whisper) commonly confuse."""
+    for retroflex, plain in (("zh", "z"), ("ch", "c"), ("sh", "s")):
+        if syllable.startswith(retroflex):
+            syllable = plain + syllable[2:]
+    if syllable.startswith("n"):
+        syllable = "l" + syllable[1:]
+    if syllable.endswith(("ang", "eng", "ing")):
+        syllable = syllable[:-1]
+    return syllable
+
+
+@dataclass
+class _Index:
+    readings: dict[str, frozenset[str]]  # char → readings as toneless syllable + tone digit ("fei2")
+    by_sound: dict[str, list[str]]  # toneless syllable → common chars
+    by_fuzzy: dict[str, list[str]]  # fuzzy syllable → common chars
+
+
+_index: _Index | None = None
+_lock = threading.Lock()
+
+
+def _get_index() -> _Index:
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                from pypinyin.pinyin_dict import pinyin_dict
+
+                freq = get_word_lm().freq
+                readings: dict[str, frozenset[str]] = {}
+                by_sound: dict[str, list[str]] = defaultdict(list)
+                by_fuzzy: dict[str, list[str]] = defaultdict(list)
+                for code, value in pinyin_dict.items():
+                    char = chr(code)
+                    if not is_cjk(char):
+                        continue
+                    readings[char] = frozenset(_tone3(r) for r in value.split(","))
+                    if freq.get(char, 0) <= 0:
+                        continue  # rare characters are never proposed
+                    for s in {r[:-1] for r in readings[char]}:
+                        by_sound[s].append(char)
+                        by_fuzzy[_fuzzy(s)].append(char)
+                _index = _Index(readings, dict(by_sound), dict(by_fuzzy))
+    return _index
+
+
+def _sound_cost(heard: str, char: str, index: _Index) -> float | None:
+    """Cost of writing ``char`` for the heard syllable (e.g. "er3"): 0 same, tone or fuzzy cost, None unlike."""
+    readings = index.readings.get(char, frozenset())
+    if heard in readings:
+        return 0.0
+    if heard[:-1] in {r[:-1] for r in readings}:
+        return TONE_COST
+    if _fuzzy(heard[:-1]) in {_fuzzy(r[:-1]) for r in readings}:
+        return FUZZY_COST
+    return None
+
+
+def _replacements(heard: str, char: str, index: _Index) -> list[tuple[str, float]]:
+    pool = set(index.by_sound.get(heard[:-1], ())) | set(index.by_fuzzy.get(_fuzzy(heard[:-1]), ()))
+    pool.discard(char)
+    return [(c, cost) for c in pool if (cost := _sound_cost(heard, c, index)) is not None]
+
+
+def _heard_syllables(text: str) -> list[str]:
+    """The reading of each character in context (pypinyin picks heteronyms by the surrounding words)."""
+    from pypinyin import Style, pinyin
+
+    syllables = [item[0] for item in pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")]
+    return syllables if len(syllables) == len(text) else []
+
+
+def correct_text(text: str, confidences: Sequence[float], hotwords: Sequence[str] = ()) -> str:
+    """Return ``text`` (CJK characters, same length out) with confident homophone corrections applied."""
+    if len(text) < 2 or len(confidences) != len(text):
+        return text
+    lm, index = get_word_lm(), _get_index()
+    heard = _heard_syllables(text)
+    if not heard:
+        return text
+    hot = frozenset(h for h in hotwords if h and all(is_cjk(c) for c in h))
+    conf = list(confidences)
+    current, base = text, lm.score(text, hot)
+    for _ in range(len(text)):  # each accepted change locks its characters, so this ends
+        best: tuple[float, int, str] | None = None
+        for i, candidate, cost in _candidates(current, heard, conf, hot, index, lm.freq):
+            trial = current[:i] + candidate + current[i + len(candidate) :]
+            gain = lm.score(trial, hot) - base - cost
+            if gain >= MIN_GAIN and (best is None or gain > best[0]):
+                best = (gain, i, candidate)
+        if best is None:
+            break
+        _, i, candidate = best
+        current = current[:i] + candidate + current[i + len(candidate) :]
+        base = lm.score(current, hot)
+        for k in range(i, i + len(candidate)):
+            conf[k] = 1.0
+    return current
+
+
+def _candidates(
+    text: str, heard: list[str], conf: list[float], hot: frozenset[str], index: _Index, freq: dict[str, int]
+):
+    """Yield ``(position, replacement word, sound cost)`` for every plausible same-sounding word."""
+    for hotword in hot:
+        for i in range(len(text) - len(hotword) + 1):
+            span = text[i : i + len(hotword)]
+            if span == hotword or any(
+                a != b and conf[i + k] >= HOTWORD_CONFIDENCE for k, (a, b) in enumerate(zip(span, hotword, strict=True))
+            ):
+                continue
+            costs = [
+                0.0 if a == b else _sound_cost(heard[i + k], b, index)
+                for k, (a, b) in enumerate(zip(span, hotword, strict=True))
+            ]
+            if None not in costs:
+                yield i, hotword, sum(costs)
+    for length in _SPAN_LENGTHS:
+        for i in range(len(text) - length + 1):
+            span = text[i : i + length]
+            unsure = [k for k in range(length) if conf[i + k] < LOW_CONFIDENCE]
+            if not unsure or not all(is_cjk(c) for c in span):
+                continue
+            span_freq = freq.get(span) or 0
+            for changed in itertools.chain.from_iterable(
+                itertools.combinations(unsure, r) for r in range(1, min(len(unsure), _MAX_CHANGED[length]) + 1)
+            ):
+                options = [_replacements(heard[i + k], span[k], index) for k in changed]
+                for combo in itertools.product(*options):
+                    chars = list(span)
+                    for k, (c, _) in zip(changed, combo, strict=True):
+                        chars[k] = c
+                    word = "".join(chars)
+                    word_freq = freq.get(word) or 0
+                    if word_freq >= MIN_WORD_FREQ and word_freq >= 10 * max(span_freq, 1):
+                        yield i, word, sum(cost for _, cost in combo)
+
+
+def correct_words(words: list[Word], hotwords: Sequence[str] = ()) -> None:
+    """Correct homophones in recognized Mandarin words in place (each character keeps its word's timing).
+
+    Runs of CJK characters are corrected separately: a word never spans punctuation or Latin text.
+    """
+    runs: list[list[tuple[int, int]]] = [[]]  # (word index, char index) of each CJK character, by run
+    for wi, w in enumerate(words):
+        for ci, ch in enumerate(w.word):
+            if is_cjk(ch):
+                runs[-1].append((wi, ci))
+            elif runs[-1]:
+                runs.append([])
+    for run in runs:
+        text = "".join(words[wi].word[ci] for wi, ci in run)
+        corrected = correct_text(text, [words[wi].probability for wi, _ in run], hotwords)
+        for (wi, ci), new in zip(run, corrected, strict=True):
+            w = words[wi]
+            if w.word[ci] != new:
+                w.word = w.word[:ci] + new + w.word[ci + 1 :]

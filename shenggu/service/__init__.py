@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, one router per API area, JSON errors."""

@@ -1,0 +1,116 @@
+"""OpenAI-compatible speech-to-text: ``POST /v1/audio/transcriptions`` and ``GET /v1/models``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from shenggu.asr.formats import render
+from shenggu.asr.pipeline import TranscribeOptions, transcribe
+from shenggu.asr.registry import ENGINES, get_recognizer, list_engines
+from shenggu.asr.types import Transcript
+from shenggu.errors import InvalidOptionError
+from shenggu.service.uploads import saved_upload
+
+router = APIRouter(prefix="/v1", tags=["audio"])
+
+RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+# OpenAI model names map to the default engine, so unmodified OpenAI clients work.
+_OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
+
+
+def _engine_for(model: str | None) -> str | None:
+    if model is None or model in _OPENAI_MODEL_NAMES:
+        return None
+    if model not in ENGINES:
+        raise InvalidOptionError(f"unknown model '{model}' (choose from: whisper-1, {', '.join(ENGINES)})")
+    return model
+
+
+@router.post("/audio/transcriptions", response_model=None)
+async def create_transcription(
+    request: Request,
+    file: Annotated[UploadFile, File(description="Audio or video file.")],
+    model: Annotated[str, Form()] = "whisper-1",
+    language: Annotated[str | None, Form()] = None,
+    prompt: Annotated[str | None, Form()] = None,
+    response_format: Annotated[str, Form()] = "json",
+    temperature: Annotated[float, Form()] = 0.0,
+    timestamp_granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
+    hotwords: Annotated[str | None, Form(description="Comma-separated names/terms to favour.")] = None,
+) -> Response:
+    """Transcribe an uploaded file (multipart), answering in the requested format."""
+    if response_format not in RESPONSE_FORMATS:
+        raise InvalidOptionError(
+            f"unsupported response_format '{response_format}' (choose from: {', '.join(RESPONSE_FORMATS)})"
+        )
+    granularities = set(timestamp_granularities or ["segment"])
+    if not granularities <= {"word", "segment"}:
+        raise InvalidOptionError("timestamp_granularities[] must be 'word' and/or 'segment'")
+    options = TranscribeOptions(
+        language=language,
+        initial_prompt=prompt or None,
+        hotwords=[w.strip() for w in (hotwords or "").replace("，", ",").split(",") if w.strip()],
+    )
+    engine = _engine_for(model)
+    settings = request.app.state.settings
+    with saved_upload(file, settings.max_upload_mb << 20) as path:
+        recognizer = await run_in_threadpool(get_recognizer, engine)
+        transcript = await run_in_threadpool(transcribe, path, recognizer, options, None, file.filename)
+    if response_format == "json":
+        return JSONResponse({"text": transcript.text})
+    if response_format == "verbose_json":
+        return JSONResponse(_verbose(transcript, granularities))
+    media = "text/plain" if response_format == "text" else f"text/{response_format}"
+    fmt = "txt" if response_format == "text" else response_format
+    return PlainTextResponse(render(transcript, fmt), media_type=f"{media}; charset=utf-8")
+
+
+def _verbose(transcript: Transcript, granularities: set[str]) -> dict:
+    """OpenAI's verbose_json shape, plus per-segment words for convenience."""
+    data = transcript.to_dict()
+    body: dict = {
+        "task": "transcribe",
+        "language": transcript.language,
+        "duration": data["duration"],
+        "text": transcript.text,
+    }
+    if "segment" in granularities:
+        body["segments"] = [
+            {
+                "id": i,
+                "seek": 0,
+                "start": s["start"],
+                "end": s["end"],
+                "text": s["text"],
+                "tokens": [],
+                "temperature": 0.0,
+                "avg_logprob": round(seg.avg_logprob, 4),
+                "compression_ratio": 0.0,
+                "no_speech_prob": round(seg.no_speech_prob, 4),
+                "words": s["words"],
+            }
+            for i, (s, seg) in enumerate(zip(data["segments"], transcript.segments, strict=True))
+        ]
+    if "word" in granularities:
+        body["words"] = [
+            {"word": w["word"], "start": w["start"], "end": w["end"], "probability": w["probability"]}
+            for s in data["segments"]
+            for w in s["words"]
+        ]
+    return body
+
+
+@router.get("/models")
+async def list_models() -> dict:
+    """The engines, as an OpenAI-style model list."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": e.name, "object": "model", "owned_by": "shenggu", "description": e.description}
+            for e in list_engines()
+        ],
+    }
