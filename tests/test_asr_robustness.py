@@ -57,7 +57,7 @@ def test_user_model_directories_give_clear_errors(tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         get_recognizer("faster-whisper", tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelError, match="missing model.bin"):
+    with pytest.raises(ModelError, match=r"missing model\.bin"):
         get_recognizer("faster-whisper", tmp_path / "empty")
     with pytest.raises(ModelError, match=r"sherpa-onnx SenseVoice/Paraformer"):
         get_recognizer("sherpa-onnx", tmp_path / "empty")
