@@ -7,11 +7,12 @@ holding only a few frames of state, which keeps memory flat on long recordings a
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from shenggu.lazy import once
 
 SAMPLE_RATE = 16000
 FRAME = 512  # samples per VAD frame (32 ms at 16 kHz)
@@ -88,18 +89,10 @@ class SileroVadModel:
         return np.asarray(out, dtype=np.float32).reshape(-1), (h, c, frames[-1, -_CONTEXT:].copy())
 
 
-_model: SileroVadModel | None = None
-_model_lock = threading.Lock()
-
-
+@once
 def get_vad_model() -> SileroVadModel:
     """The process-wide VAD model, loaded on first use (thread-safe)."""
-    global _model
-    if _model is None:
-        with _model_lock:
-            if _model is None:
-                _model = SileroVadModel()
-    return _model
+    return SileroVadModel()
 
 
 class StreamingVad:

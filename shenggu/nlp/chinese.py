@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 
-_converter = None
-_lock = threading.Lock()
+from shenggu.lazy import once
+
+
+@once
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified characters (OpenCC t2s); Whisper mixes both in Mandarin output."""
-    global _converter
-    if _converter is None:
-        with _lock:
-            if _converter is None:
-                import opencc
-
-                _converter = opencc.OpenCC("t2s")
-    return _converter.convert(text)
+    return _t2s().convert(text)
 
 
 def is_cjk(char: str) -> bool:

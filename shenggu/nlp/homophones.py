@@ -11,13 +11,13 @@ Only same-length character substitutions are ever made: the correction cannot ad
 from __future__ import annotations
 
 import itertools
-import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shenggu.asr.types import Word
+from shenggu.lazy import once
 from shenggu.nlp.chinese import is_cjk
 from shenggu.nlp.lm import get_word_lm
 
@@ -68,33 +68,25 @@ class _Index:
     by_fuzzy: dict[str, list[str]]  # fuzzy syllable → common chars
 
 
-_index: _Index | None = None
-_lock = threading.Lock()
-
-
+@once
 def _get_index() -> _Index:
-    global _index
-    if _index is None:
-        with _lock:
-            if _index is None:
-                from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.pinyin_dict import pinyin_dict
 
-                freq = get_word_lm().freq
-                readings: dict[str, frozenset[str]] = {}
-                by_sound: dict[str, list[str]] = defaultdict(list)
-                by_fuzzy: dict[str, list[str]] = defaultdict(list)
-                for code, value in pinyin_dict.items():
-                    char = chr(code)
-                    if not is_cjk(char):
-                        continue
-                    readings[char] = frozenset(_tone3(r) for r in value.split(","))
-                    if freq.get(char, 0) <= 0:
-                        continue  # rare characters are never proposed
-                    for s in {r[:-1] for r in readings[char]}:
-                        by_sound[s].append(char)
-                        by_fuzzy[_fuzzy(s)].append(char)
-                _index = _Index(readings, dict(by_sound), dict(by_fuzzy))
-    return _index
+    freq = get_word_lm().freq
+    readings: dict[str, frozenset[str]] = {}
+    by_sound: dict[str, list[str]] = defaultdict(list)
+    by_fuzzy: dict[str, list[str]] = defaultdict(list)
+    for code, value in pinyin_dict.items():
+        char = chr(code)
+        if not is_cjk(char):
+            continue
+        readings[char] = frozenset(_tone3(r) for r in value.split(","))
+        if freq.get(char, 0) <= 0:
+            continue  # rare characters are never proposed
+        for s in {r[:-1] for r in readings[char]}:
+            by_sound[s].append(char)
+            by_fuzzy[_fuzzy(s)].append(char)
+    return _Index(readings, dict(by_sound), dict(by_fuzzy))
 
 
 def _sound_cost(heard: str, char: str, index: _Index) -> float | None:

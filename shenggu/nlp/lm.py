@@ -8,9 +8,9 @@ homophone corrections. Hotwords can be added as extra words.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable
 
+from shenggu.lazy import once
 from shenggu.nlp.chinese import is_cjk
 
 _MAX_WORD = 6
@@ -48,15 +48,7 @@ class WordLM:
         return best[0]
 
 
-_lm: WordLM | None = None
-_lock = threading.Lock()
-
-
+@once
 def get_word_lm() -> WordLM:
     """The process-wide word LM (jieba's dictionary loads once, ~1 s)."""
-    global _lm
-    if _lm is None:
-        with _lock:
-            if _lm is None:
-                _lm = WordLM()
-    return _lm
+    return WordLM()

@@ -1,0 +1,100 @@
+"""Homophone correction, word LM, punctuation and hotword preference: unit behaviour on Mandarin text."""
+
+from __future__ import annotations
+
+from shenggu.asr.hotwords import prefer_hotwords
+from shenggu.asr.types import Word
+from shenggu.lazy import once
+from shenggu.nlp.homophones import correct_text, correct_words
+from shenggu.nlp.lm import get_word_lm
+from shenggu.nlp.punctuation import punctuate_words, to_full_width_punctuation
+
+SURE, UNSURE = 0.98, 0.5
+
+
+def test_word_lm_prefers_real_words():
+    lm = get_word_lm()
+    assert lm.score("房地产") > lm.score("佛地产")
+    assert lm.score("婴儿") > lm.score("英尔")
+    assert lm.score("英尔", extra=["英尔"]) > lm.score("英尔")
+
+
+def test_low_confidence_homophone_is_corrected():
+    text = "大家都很敬仰他"
+    heard = "大家都很仅仰他"  # 仅 jǐn for 敬 jìng: a near-homophone Whisper produced on real audio
+    conf = [SURE] * len(heard)
+    conf[4] = UNSURE
+    assert correct_text(heard, conf) == text
+
+
+def test_confident_characters_are_never_changed():
+    heard = "大家都很仅仰他"
+    assert correct_text(heard, [SURE] * len(heard)) == heard
+
+
+def test_correct_text_keeps_common_words_and_length():
+    for sentence in ("我们一起去吃饭吧", "他觉得最大的问题在什么地方", "今天天气很好"):
+        out = correct_text(sentence, [UNSURE] * len(sentence))
+        assert len(out) == len(sentence)
+        assert out == sentence
+
+
+def test_hotword_replaces_same_sounding_span():
+    heard = "这就是太以真人"
+    conf = [SURE] * len(heard)
+    conf[4] = 0.7  # 以
+    assert correct_text(heard, conf, hotwords=["太乙真人"]) == "这就是太乙真人"
+    assert correct_text(heard, conf) == heard  # without the hotword the name is not in the dictionary
+
+
+def test_correct_words_keeps_timings_and_punctuation():
+    words = [
+        Word(0.0, 0.3, "大家", SURE),
+        Word(0.3, 0.5, "都很", SURE),
+        Word(0.5, 0.7, "仅", UNSURE),
+        Word(0.7, 0.9, "仰", SURE),
+        Word(0.9, 1.0, "他，", SURE),
+    ]
+    correct_words(words)
+    assert [w.word for w in words] == ["大家", "都很", "敬", "仰", "他，"]
+    assert [(w.start, w.end) for w in words] == [(0.0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0)]
+
+
+def test_punctuation_from_pauses_and_questions():
+    words = [
+        ("叫做", 0.0, 0.5),
+        ("秋风", 0.5, 1.0),
+        ("什么", 2.0, 2.3),
+        ("意思", 2.3, 2.6),
+        ("呢", 2.6, 2.8),
+        ("就是", 3.5, 3.8),
+        ("这样", 3.8, 4.0),
+    ]
+    assert "".join(punctuate_words(words)) == "叫做秋风，什么意思呢？就是这样。"
+    assert to_full_width_punctuation("对,好的.3.5元") == "对，好的。3.5元"
+
+
+def test_hotword_rescorer_prefers_hypothesis_with_hotword():
+    rescore = prefer_hotwords(["中介"])
+    hyps = [("广州市房地产中间协会", -0.20), ("广州市房地产中介协会", -0.23), ("广州市方地产中介协会", -0.5)]
+    assert rescore("zh", hyps) == 1
+    assert prefer_hotwords(["无关"])("zh", hyps) == 0
+
+
+def test_once_builds_a_single_instance_across_threads():
+    import threading
+
+    calls = []
+
+    @once
+    def build():
+        calls.append(1)
+        return object()
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(build())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len({id(r) for r in results}) == 1
