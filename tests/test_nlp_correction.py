@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shenggu.asr.hotwords import prefer_hotwords
+from shenggu.asr.hotwords import choose_hypothesis, count_hotwords
 from shenggu.asr.types import Word
 from shenggu.lazy import once
 from shenggu.nlp.homophones import correct_text, correct_words
@@ -74,11 +74,14 @@ def test_punctuation_from_pauses_and_questions():
     assert to_full_width_punctuation("对,好的.3.5元") == "对，好的。3.5元"
 
 
-def test_hotword_rescorer_prefers_hypothesis_with_hotword():
-    rescore = prefer_hotwords(["中介"])
-    hyps = [("广州市房地产中间协会", -0.20), ("广州市房地产中介协会", -0.23), ("广州市方地产中介协会", -0.5)]
-    assert rescore("zh", hyps) == 1
-    assert prefer_hotwords(["无关"])("zh", hyps) == 0
+def test_hotword_choice_keeps_plain_decoding_unless_prompt_finds_more_hotwords():
+    decode = {1: "广州市佛地产中间协会", 2: "广州市佛地产中介协会", 3: "广州市房地产中介协会"}.get
+    plain = [([1], -0.20), ([2], -0.23)]
+    prompted = [([3], -0.15)]
+    assert choose_hypothesis(plain, prompted, ["无关"], lambda ids: decode(ids[0])) == plain[0]
+    assert choose_hypothesis(plain, prompted, ["中介"], lambda ids: decode(ids[0])) == plain[1]
+    assert choose_hypothesis(plain, prompted, ["中介", "房地产"], lambda ids: decode(ids[0])) == prompted[0]
+    assert count_hotwords("Fire Fox and FIREFOX", ["firefox"]) == 2
 
 
 def test_once_builds_a_single_instance_across_threads():

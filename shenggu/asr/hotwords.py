@@ -1,8 +1,9 @@
-"""Hotwords: names and terms a caller expects, favoured at three points of recognition.
+"""Hotwords: names and terms a caller expects, favoured at two points of recognition.
 
-1. Decoding: they are given to Whisper as previous-text context, which biases spelling towards them.
-2. Hypothesis choice: among the beam's n-best texts, one that contains more hotwords wins when its score is close.
-3. Mandarin post-correction: a same-sounding, low-confidence span is replaced by the hotword (see
+1. Decoding: a second beam search runs with the hotwords as Whisper's previous-text context, which biases
+   spelling towards them. Its text replaces the plain decoding only where it contains more hotwords, so speech
+   that has none of them is decoded exactly as without hotwords (a prompt alone changed unrelated words).
+2. Mandarin post-correction: a same-sounding, low-confidence span is replaced by the hotword (see
    ``shenggu.nlp.homophones``).
 """
 
@@ -12,24 +13,29 @@ from collections.abc import Callable, Sequence
 
 from shenggu.nlp.chinese import to_simplified
 
-# Per-token log-probability a hypothesis may lose for each extra hotword it contains.
-HOTWORD_BONUS = 0.05
+Hypothesis = tuple[list[int], float]  # token ids and score
 
 
 def _normalized(text: str) -> str:
     return to_simplified(text).lower().replace(" ", "")
 
 
-def prefer_hotwords(hotwords: Sequence[str]) -> Callable[[str, list[tuple[str, float]]], int]:
-    """A rescorer that picks the hypothesis maximizing Whisper's score plus a bonus per hotword present."""
-    keys = [_normalized(h) for h in hotwords if h.strip()]
+def count_hotwords(text: str, hotwords: Sequence[str]) -> int:
+    """How many hotword occurrences ``text`` holds (case, spaces and script ignored)."""
+    norm = _normalized(text)
+    return sum(norm.count(key) for h in hotwords if (key := _normalized(h)))
 
-    def rescore(language: str, hypotheses: list[tuple[str, float]]) -> int:
-        def combined(i: int) -> float:
-            text, score = hypotheses[i]
-            norm = _normalized(text)
-            return score + HOTWORD_BONUS * sum(norm.count(k) for k in keys)
 
-        return max(range(len(hypotheses)), key=combined)
-
-    return rescore
+def choose_hypothesis(
+    plain: Sequence[Hypothesis],
+    prompted: Sequence[Hypothesis],
+    hotwords: Sequence[str],
+    decode: Callable[[list[int]], str],
+) -> Hypothesis:
+    """The plain decoding's best, unless some hypothesis (of either beam) holds more hotwords: then the
+    best-scored among those with the most hotwords, plain hypotheses first."""
+    counted = [(count_hotwords(decode(h[0]), hotwords), rank, h) for rank, h in enumerate([*plain, *prompted])]
+    most = max(c for c, _, _ in counted)
+    if most <= counted[0][0]:
+        return plain[0]
+    return min((rank, h) for c, rank, h in counted if c == most)[1]

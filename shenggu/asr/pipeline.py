@@ -6,12 +6,12 @@ however long the recording is. Windows are decoded ``batch_size`` at a time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from shenggu.asr.hotwords import prefer_hotwords
 from shenggu.asr.postprocess import (
     PostprocessOptions,
     collapse_loops,
@@ -26,6 +26,7 @@ from shenggu.asr.types import (
     ProgressCallback,
     Recognizer,
     Segment,
+    TextScorer,
     Transcript,
     Word,
 )
@@ -124,31 +125,38 @@ def transcribe(
 
 
 def _decode_options(options: TranscribeOptions, language: str) -> DecodeOptions:
-    rescorer = prefer_hotwords(options.hotwords) if options.hotwords else None
     return DecodeOptions(
         language=language,
         beam_size=options.beam_size,
         hotwords=tuple(options.hotwords),
         initial_prompt=options.initial_prompt,
-        num_hypotheses=options.beam_size if rescorer else 1,
-        rescorer=rescorer,
+        refine=functools.partial(_refine, options, language),
     )
+
+
+def _refine(options: TranscribeOptions, language: str, result: ChunkResult, scorer: TextScorer | None) -> None:
+    """Per-chunk text fixes that need the engine: loops, script, and (Mandarin) homophone correction, whose
+    candidates the engine's own model scores against the audio."""
+    decoded = result.segments[0]
+    if is_hallucination(decoded) or not decoded.text.strip():
+        decoded.words, decoded.text = [], ""
+        return
+    decoded.words = collapse_loops(decoded.words or [Word(0.0, decoded.end, decoded.text, 1.0)])
+    if language != "zh":
+        return
+    if options.post.simplified:
+        simplify_words(decoded.words)
+    if options.correct:
+        from shenggu.nlp.homophones import correct_words
+
+        correct_words(decoded.words, hotwords=options.hotwords, scorer=scorer)
 
 
 def _window_segments(window: Window, result: ChunkResult, language: str, options: TranscribeOptions) -> list[Segment]:
     """Map a decoded window back to original times and cut it into output segments."""
-    decoded = result.segments[0]
-    if is_hallucination(decoded) or not decoded.text.strip():
+    words = result.segments[0].words
+    if not words:
         return []
-    words = decoded.words or [Word(0.0, window.duration, decoded.text, 1.0)]
-    words = collapse_loops(words)
-    if language == "zh":
-        if options.post.simplified:
-            simplify_words(words)
-        if options.correct:
-            from shenggu.nlp.homophones import correct_words
-
-            correct_words(words, hotwords=options.hotwords)
     groups = _split_words(words, window.boundaries())
     for w in words:
         w.start, w.end = w.start + window.start, w.end + window.start

@@ -74,4 +74,6 @@ class SherpaOnnxRecognizer:
         for chunk, stream in zip(chunks, streams, strict=True):
             text = stream.result.text.strip()
             results.append(ChunkResult([Segment(0.0, len(chunk) / 16000, text)], options.language or "zh"))
+            if options.refine:
+                options.refine(results[-1], None)
         return results

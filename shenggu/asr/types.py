@@ -66,6 +66,10 @@ class Transcript:
         }
 
 
+# Log-probability of each text given one chunk's audio, under the recognizer's own model.
+TextScorer = Callable[[Sequence[str]], list[float]]
+
+
 @dataclass
 class DecodeOptions:
     """Options for decoding one batch of speech chunks."""
@@ -75,9 +79,9 @@ class DecodeOptions:
     hotwords: Sequence[str] = ()
     initial_prompt: str | None = None
     word_timestamps: bool = True
-    num_hypotheses: int = 1
-    # Picks one of the n-best hypotheses ``[(text, score), ...]`` for a language; None keeps the best-scored.
-    rescorer: Callable[[str, list[tuple[str, float]]], int] | None = None
+    # Edits each chunk's result in place (script conversion, corrections), given a scorer of alternative texts
+    # against that chunk's audio when the engine can provide one. Every engine calls it once per chunk.
+    refine: Callable[[ChunkResult, TextScorer | None], None] | None = None
 
 
 @dataclass
@@ -87,8 +91,6 @@ class ChunkResult:
     segments: list[Segment]
     language: str
     language_probability: float = 1.0
-    # Alternative full-chunk texts with their scores, best first (for rescoring); may be empty.
-    alternatives: list[tuple[str, float]] = field(default_factory=list)
 
 
 class Recognizer(Protocol):

@@ -1,8 +1,8 @@
 """Whisper engine on faster-whisper / CTranslate2: batched decoding of VAD chunks with n-best hypotheses.
 
 faster-whisper's own ``transcribe`` decodes one 30 s window at a time and returns only the best hypothesis. Here
-the encoder runs once per batch of speech chunks, the decoder returns several beam hypotheses per chunk (so a
-caller-supplied rescorer can pick among them, e.g. to favour hotwords), and word timings come
+the encoder runs once per batch of speech chunks, hotwords get a second, prompted decoding pass whose text is
+used only where it recognizes more of them (see ``shenggu.asr.hotwords``), and word timings come
 from cross-attention alignment of the chosen hypothesis.
 """
 
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shenggu.asr.types import ChunkResult, DecodeOptions, Segment, Word
+from shenggu.asr.hotwords import choose_hypothesis
+from shenggu.asr.types import ChunkResult, DecodeOptions, Segment, TextScorer, Word
 from shenggu.errors import InvalidOptionError
 
 _PREPEND_PUNCT = "\"'“¿([{-"
@@ -88,32 +89,56 @@ class WhisperRecognizer:
         with self._lock:
             encoder_output = self._model.encode(self._features(chunks))
             languages = self._languages_for(encoder_output, len(chunks), options.language)
-            prompts = [self._prompt(lang, options) for lang in languages]
-            hypotheses = self._generate(encoder_output, prompts, options)
+            prompts = [self._prompt(lang[0], options.initial_prompt) for lang in languages]
+            decoded = self._generate(encoder_output, prompts, options)
+            hypotheses = [(hyps[0], no_speech) for hyps, no_speech in decoded]
+            if options.hotwords:
+                context = " ".join([*options.hotwords, options.initial_prompt or ""])
+                boosted_prompts = [self._prompt(lang[0], context) for lang in languages]
+                prompted = self._generate(encoder_output, boosted_prompts, options)
+                hypotheses = [
+                    (choose_hypothesis(plain, hot, options.hotwords, self._tokenizer(lang[0]).decode), no_speech)
+                    for lang, (plain, no_speech), (hot, _) in zip(languages, decoded, prompted, strict=True)
+                ]
             chosen: list[list[int]] = []
             results: list[ChunkResult] = []
-            for lang, (hyps, no_speech) in zip(languages, hypotheses, strict=True):
-                tokenizer = self._tokenizer(lang[0])
-                alternatives = [(tokenizer.decode(ids).strip(), score) for ids, score in hyps]
-                best = options.rescorer(lang[0], alternatives) if options.rescorer and len(hyps) > 1 else 0
-                chosen.append(hyps[best][0])
+            for lang, (best, no_speech) in zip(languages, hypotheses, strict=True):
+                text = self._tokenizer(lang[0]).decode(best[0]).strip()
+                chosen.append(best[0])
                 results.append(
                     ChunkResult(
-                        segments=[Segment(0.0, 0.0, alternatives[best][0], [], hyps[best][1], no_speech)],
+                        segments=[Segment(0.0, 0.0, text, [], best[1], no_speech)],
                         language=lang[0],
                         language_probability=lang[1],
-                        alternatives=alternatives,
                     )
                 )
             chosen = self._break_loops(encoder_output, prompts, chosen, results, options)
             if options.word_timestamps:
                 self._add_words(encoder_output, chunks, languages, chosen, results)
+            if options.refine:
+                encoded = np.asarray(encoder_output)
+                for i, (chunk, lang, result) in enumerate(zip(chunks, languages, results, strict=True)):
+                    options.refine(result, self._scorer(encoded[i], lang[0], min(len(chunk) // 160, 3000)))
         for chunk, result in zip(chunks, results, strict=True):
             seg = result.segments[0]
             seg.end = len(chunk) / 16000
             if seg.words:
                 seg.start, seg.end = seg.words[0].start, seg.words[-1].end
         return results
+
+    def _scorer(self, encoded: np.ndarray, language: str, num_frames: int) -> TextScorer:
+        """Teacher-forced log-probability of candidate texts for one chunk (Whisper as acoustic + context LM)."""
+        import ctranslate2
+
+        tokenizer = self._tokenizer(language)
+
+        def score(texts: Sequence[str]) -> list[float]:
+            tokens = [tokenizer.encode(t) or [tokenizer.eot] for t in texts]
+            batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded[None], len(texts), 0)))
+            results = self._model.model.align(batch, tokenizer.sot_sequence, tokens, [num_frames] * len(texts))
+            return [float(np.log(np.maximum(np.asarray(r.text_token_probs), 1e-12)).sum()) for r in results]
+
+        return score
 
     def _languages_for(self, encoder_output, n: int, language: str | None) -> list[tuple[str, float]]:
         if language is not None or not self.multilingual:
@@ -122,12 +147,11 @@ class WhisperRecognizer:
             (ranked[0][0][2:-2], float(ranked[0][1])) for ranked in self._model.model.detect_language(encoder_output)
         ]
 
-    def _prompt(self, language: tuple[str, float], options: DecodeOptions) -> list[int]:
-        tokenizer = self._tokenizer(language[0])
-        context = " ".join(part for part in (" ".join(options.hotwords), options.initial_prompt or "") if part)
+    def _prompt(self, language: str, context: str | None) -> list[int]:
+        tokenizer = self._tokenizer(language)
         prompt: list[int] = []
-        if context.strip():
-            # Whisper conditions on "previous text": hotwords and prompt there bias spelling of names and terms.
+        if context and context.strip():
+            # Whisper conditions on "previous text": terms there bias the spelling of names and terms.
             prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + context.strip())[-(448 // 2 - 1) :]]
         return [*prompt, *tokenizer.sot_sequence]
 
@@ -135,12 +159,11 @@ class WhisperRecognizer:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         tokenizer = self._tokenizer(self.languages[0] if not self.multilingual else "en")
-        n_best = max(1, min(options.num_hypotheses, options.beam_size))
         results = self._model.model.generate(
             encoder_output,
             prompts,
             beam_size=options.beam_size,
-            num_hypotheses=n_best,
+            num_hypotheses=options.beam_size if options.hotwords else 1,
             length_penalty=1.0,
             max_length=448,
             return_scores=True,

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shenggu.asr.types import Word
+from shenggu.asr.types import TextScorer, Word
 from shenggu.lazy import once
 from shenggu.nlp.chinese import is_cjk
 from shenggu.nlp.lm import get_word_lm
@@ -29,7 +29,13 @@ FUZZY_COST = 3.0  # extra nats per character that only nearly sounds the same
 MIN_WORD_FREQ = 20  # dictionary words rarer than this are never introduced
 # A two-character word may change one character; a longer one two, so a kept character always anchors the
 # sound match (changing both characters of a pair turned 起泄 into 器械 on real output).
+# When the recognizer verifies each change against the audio, both characters of a pair may change.
 _MAX_CHANGED = {2: 1, 3: 2, 4: 2}
+_MAX_CHANGED_VERIFIED = {2: 2, 3: 2, 4: 2}
+LM_WEIGHT = 0.5  # shallow-fusion weight of the word LM against the recognizer's own score
+MIN_SHORTLIST_GAIN = 1.0  # LM gain (minus sound cost) a change needs to be worth scoring
+SHORTLIST = 8  # changes scored against the audio per round
+MIN_FUSED = 0.5  # fused score a change must reach
 _SPAN_LENGTHS = (2, 3, 4)
 
 
@@ -115,8 +121,18 @@ def _heard_syllables(text: str) -> list[str]:
     return syllables if len(syllables) == len(text) else []
 
 
-def correct_text(text: str, confidences: Sequence[float], hotwords: Sequence[str] = ()) -> str:
-    """Return ``text`` (CJK characters, same length out) with confident homophone corrections applied."""
+def correct_text(
+    text: str,
+    confidences: Sequence[float],
+    hotwords: Sequence[str] = (),
+    scorer: TextScorer | None = None,
+) -> str:
+    """Return ``text`` (CJK characters, same length out) with confident homophone corrections applied.
+
+    Without ``scorer`` a change must raise the word LM by ``MIN_GAIN``. With one (the recognizer's log-probability
+    of a text given the audio), the LM proposes a shortlist and the change must win under shallow fusion:
+    Whisper's score difference plus ``LM_WEIGHT`` times the LM gain, minus the sound cost, above ``MIN_FUSED``.
+    """
     if len(text) < 2 or len(confidences) != len(text):
         return text
     lm, index = get_word_lm(), _get_index()
@@ -127,26 +143,46 @@ def correct_text(text: str, confidences: Sequence[float], hotwords: Sequence[str
     conf = list(confidences)
     current, base = text, lm.score(text, hot)
     for _ in range(len(text)):  # each accepted change locks its characters, so this ends
-        best: tuple[float, int, str] | None = None
-        for i, candidate, cost in _candidates(current, heard, conf, hot, index, lm.freq):
+        proposals = []
+        for i, candidate, cost in _candidates(current, heard, conf, hot, index, lm.freq, scorer is not None):
             trial = current[:i] + candidate + current[i + len(candidate) :]
-            gain = lm.score(trial, hot) - base - cost
-            if gain >= MIN_GAIN and (best is None or gain > best[0]):
-                best = (gain, i, candidate)
+            proposals.append((lm.score(trial, hot) - base, cost, i, candidate, trial))
+        best = _choose(current, proposals, scorer)
         if best is None:
             break
-        _, i, candidate = best
-        current = current[:i] + candidate + current[i + len(candidate) :]
+        i, candidate, current = best
         base = lm.score(current, hot)
         for k in range(i, i + len(candidate)):
             conf[k] = 1.0
     return current
 
 
+def _choose(current: str, proposals: list, scorer: TextScorer | None) -> tuple[int, str, str] | None:
+    """The accepted proposal ``(position, word, new text)``, or None."""
+    if scorer is None:
+        gain, cost, i, word, trial = max(proposals, default=(0.0, 0.0, 0, "", ""), key=lambda p: p[0] - p[1])
+        return (i, word, trial) if gain - cost >= MIN_GAIN else None
+    shortlist = sorted((p for p in proposals if p[0] - p[1] >= MIN_SHORTLIST_GAIN), key=lambda p: p[1] - p[0])
+    shortlist = shortlist[:SHORTLIST]
+    if not shortlist:
+        return None
+    scores = scorer([current, *(p[4] for p in shortlist)])
+    fused = [s - scores[0] + LM_WEIGHT * p[0] - p[1] for p, s in zip(shortlist, scores[1:], strict=True)]
+    k = max(range(len(fused)), key=fused.__getitem__)
+    return (shortlist[k][2], shortlist[k][3], shortlist[k][4]) if fused[k] >= MIN_FUSED else None
+
+
 def _candidates(
-    text: str, heard: list[str], conf: list[float], hot: frozenset[str], index: _Index, freq: dict[str, int]
+    text: str,
+    heard: list[str],
+    conf: list[float],
+    hot: frozenset[str],
+    index: _Index,
+    freq: dict[str, int],
+    verified: bool,
 ):
     """Yield ``(position, replacement word, sound cost)`` for every plausible same-sounding word."""
+    max_changed = _MAX_CHANGED_VERIFIED if verified else _MAX_CHANGED
     for hotword in hot:
         for i in range(len(text) - len(hotword) + 1):
             span = text[i : i + len(hotword)]
@@ -168,7 +204,7 @@ def _candidates(
                 continue
             span_freq = freq.get(span) or 0
             for changed in itertools.chain.from_iterable(
-                itertools.combinations(unsure, r) for r in range(1, min(len(unsure), _MAX_CHANGED[length]) + 1)
+                itertools.combinations(unsure, r) for r in range(1, min(len(unsure), max_changed[length]) + 1)
             ):
                 options = [_replacements(heard[i + k], span[k], index) for k in changed]
                 for combo in itertools.product(*options):
@@ -181,10 +217,11 @@ def _candidates(
                         yield i, word, sum(cost for _, cost in combo)
 
 
-def correct_words(words: list[Word], hotwords: Sequence[str] = ()) -> None:
+def correct_words(words: list[Word], hotwords: Sequence[str] = (), scorer: TextScorer | None = None) -> None:
     """Correct homophones in recognized Mandarin words in place (each character keeps its word's timing).
 
-    Runs of CJK characters are corrected separately: a word never spans punctuation or Latin text.
+    Runs of CJK characters are corrected separately (a word never spans punctuation or Latin text); ``scorer``,
+    when given, scores whole texts, so each run's candidates are scored inside the full sentence.
     """
     runs: list[list[tuple[int, int]]] = [[]]  # (word index, char index) of each CJK character, by run
     for wi, w in enumerate(words):
@@ -194,9 +231,21 @@ def correct_words(words: list[Word], hotwords: Sequence[str] = ()) -> None:
             elif runs[-1]:
                 runs.append([])
     for run in runs:
+        if len(run) < 2:
+            continue
+        run_scorer = _in_context(words, run, scorer) if scorer else None
         text = "".join(words[wi].word[ci] for wi, ci in run)
-        corrected = correct_text(text, [words[wi].probability for wi, _ in run], hotwords)
+        corrected = correct_text(text, [words[wi].probability for wi, _ in run], hotwords, run_scorer)
         for (wi, ci), new in zip(run, corrected, strict=True):
             w = words[wi]
             if w.word[ci] != new:
                 w.word = w.word[:ci] + new + w.word[ci + 1 :]
+
+
+def _in_context(words: list[Word], run: list[tuple[int, int]], scorer: TextScorer) -> TextScorer:
+    """A scorer of replacement texts for one run that scores the whole sentence around it."""
+    flat = "".join(w.word for w in words)
+    offsets = list(itertools.accumulate((len(w.word) for w in words), initial=0))
+    start = offsets[run[0][0]] + run[0][1]
+    end = offsets[run[-1][0]] + run[-1][1] + 1
+    return lambda texts: scorer([flat[:start] + t + flat[end:] for t in texts])
