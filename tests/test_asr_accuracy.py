@@ -1,6 +1,6 @@
 """File ASR on the real recordings of shared/eval: accuracy thresholds, timestamps, script, formats.
 
-Thresholds are set a little worse than measured with the bundled Whisper-base (zh CER 0.094, en WER 0.099 on
+Thresholds are set a little worse than measured with the bundled Whisper-base (zh CER 0.083, en WER 0.099 on
 quality A+B), so a regression in decoding or post-processing fails here.
 """
 
@@ -16,8 +16,8 @@ from shenggu.bench.manifest import load_manifest
 from shenggu.bench.scoring import score, total
 from shenggu.nlp.chinese import to_simplified
 
-ZH_CER_MAX = 0.12
-EN_WER_MAX = 0.13
+ZH_CER_MAX = 0.10
+EN_WER_MAX = 0.12
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ MIN_WORD_FREQ = 20  # dictionary words rarer than this are never introduced
 # When the recognizer verifies each change against the audio, both characters of a pair may change.
 _MAX_CHANGED = {2: 1, 3: 2, 4: 2}
 _MAX_CHANGED_VERIFIED = {2: 2, 3: 2, 4: 2}
-LM_WEIGHT = 0.5  # shallow-fusion weight of the word LM against the recognizer's own score
+LM_WEIGHT = 1.0  # shallow-fusion weight of the word LM against the recognizer's own score
 MIN_SHORTLIST_GAIN = 1.0  # LM gain (minus sound cost) a change needs to be worth scoring
 SHORTLIST = 8  # changes scored against the audio per round
 MIN_FUSED = 0.5  # fused score a change must reach
