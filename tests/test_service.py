@@ -85,11 +85,11 @@ def test_text_and_vtt_formats(server, eval_dir):
 @pytest.mark.parametrize(
     ("files", "data", "status", "code"),
     [
-        ({"file": ("empty.wav", b"")}, {}, 400, "empty_audio"),
-        ({"file": ("notes.txt", b"hello, this is not audio at all\n" * 20)}, {}, 400, "not_audio"),
-        ({"file": ("a.wav", b"RIFF\x24\x00\x00\x00WAVEfmt ")}, {}, 400, None),
+        ({"file": ("empty.wav", b"")}, {}, 422, "empty_audio"),
+        ({"file": ("notes.txt", b"hello, this is not audio at all\n" * 20)}, {}, 415, "not_audio"),
+        ({"file": ("a.wav", b"RIFF\x24\x00\x00\x00WAVEfmt ")}, {}, 422, None),
         ({"file": ("big.wav", b"\0" * (6 << 20))}, {}, 413, "upload_too_large"),
-        (None, {"model": "whisper-1"}, 400, "invalid_request"),
+        (None, {"model": "whisper-1"}, 422, "invalid_request"),
         ({"file": ("a.wav", b"x")}, {"response_format": "docx"}, 400, "invalid_option"),
         ({"file": ("a.wav", b"x")}, {"model": "gpt-17"}, 400, "invalid_option"),
         ({"file": ("a.wav", b"x")}, {"language": "fr"}, 400, "invalid_option"),
@@ -111,4 +111,4 @@ def test_silence_is_a_clear_error(server):
 
     wav = encode_wav(np.zeros(16000 * 3, dtype=np.float32))
     response = httpx.post(f"{server}/v1/audio/transcriptions", files={"file": ("s.wav", wav)}, timeout=60)
-    assert response.status_code == 400 and response.json()["error"]["code"] == "no_speech"
+    assert response.status_code == 422 and response.json()["error"]["code"] == "no_speech"

@@ -46,8 +46,13 @@ def to_txt(transcript: Transcript) -> str:
 _WRITERS = {"txt": to_txt, "json": to_json, "srt": to_srt, "vtt": to_vtt}
 
 
-def render(transcript: Transcript, fmt: str) -> str:
-    """Render ``transcript`` in one of ``FORMATS``."""
+def check_format(fmt: str) -> str:
+    """Return ``fmt`` if it is one of ``FORMATS``, else raise ``InvalidOptionError``."""
     if fmt not in _WRITERS:
         raise InvalidOptionError(f"unknown output format '{fmt}' (choose from: {', '.join(FORMATS)})")
-    return _WRITERS[fmt](transcript)
+    return fmt
+
+
+def render(transcript: Transcript, fmt: str) -> str:
+    """Render ``transcript`` in one of ``FORMATS``."""
+    return _WRITERS[check_format(fmt)](transcript)

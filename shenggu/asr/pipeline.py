@@ -17,7 +17,6 @@ from shenggu.asr.postprocess import (
     collapse_loops,
     finish_segment,
     is_hallucination,
-    join_words,
     simplify_words,
 )
 from shenggu.asr.types import (
@@ -34,6 +33,7 @@ from shenggu.asr.windows import AudioBuffer, Window, group_windows
 from shenggu.audio import SilentAudioError, iter_audio_chunks, probe_duration
 from shenggu.audio.decode import AudioSource
 from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
+from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError
 
 SUPPORTED_LANGUAGES = ("zh", "en")
@@ -49,7 +49,7 @@ class TranscribeOptions:
     hotwords: list[str] = field(default_factory=list)
     initial_prompt: str | None = None
     beam_size: int = 5
-    batch_size: int = 4
+    batch_size: int = field(default_factory=lambda: get_settings().asr_batch_size)
     correct: bool = True  # pinyin-aware homophone correction with a Chinese word LM
     vad: VadOptions = field(default_factory=VadOptions)
     post: PostprocessOptions = field(default_factory=PostprocessOptions)
@@ -182,4 +182,4 @@ def _split_words(words: list[Word], boundaries: list[float]) -> list[list[Word]]
     return groups
 
 
-__all__ = ["SUPPORTED_LANGUAGES", "TranscribeOptions", "join_words", "transcribe"]
+__all__ = ["SUPPORTED_LANGUAGES", "TranscribeOptions", "transcribe"]

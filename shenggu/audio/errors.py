@@ -31,6 +31,7 @@ class EmptyAudioError(AudioError):
     """The input has zero bytes, or a valid container holds no audio frames at all."""
 
     code = "empty_audio"
+    http_status = 422
 
 
 class TruncatedAudioError(AudioError):
@@ -38,18 +39,21 @@ class TruncatedAudioError(AudioError):
     declares noticeably more audio than the file holds (typically an interrupted upload or copy)."""
 
     code = "truncated_audio"
+    http_status = 422
 
 
 class CorruptAudioError(AudioError):
     """The container is recognized (WAV, MP3, MP4...) but its data cannot be decoded."""
 
     code = "corrupt_audio"
+    http_status = 422
 
 
 class NotAudioError(AudioError):
     """The input is not a media file at all (text, PNG...), or it is a media file without an audio stream."""
 
     code = "not_audio"
+    http_status = 415
 
 
 class UnsupportedAudioError(AudioError):
@@ -70,6 +74,7 @@ class SilentAudioError(AudioError):
     """The audio decodes fine but holds no speech (silence or noise only); raised by callers such as VAD."""
 
     code = "no_speech"
+    http_status = 422
 
     def __init__(self, message: str = "the audio contains only silence") -> None:
         super().__init__(message)

@@ -124,17 +124,11 @@ class StreamingVad:
         self._silence_start: int | None = None  # first silent frame of the current silence run
         self._last_pause: int | None = None  # start of the latest short pause inside the open segment
         self._last_end_padded = 0  # end (frames, padded) of the previous segment
-        self.last_probability = 0.0
 
     @property
     def processed_seconds(self) -> float:
         """Audio time consumed so far."""
         return self._frame_index * FRAME / SAMPLE_RATE
-
-    @property
-    def in_speech(self) -> bool:
-        """Whether a speech segment is currently open."""
-        return self._start is not None
 
     def accept(self, samples: np.ndarray) -> list[SpeechSegment]:
         """Consume more 16 kHz float32 samples; return the segments that this input closed."""
@@ -150,7 +144,6 @@ class StreamingVad:
             if segment is not None:
                 closed.append(segment)
             self._frame_index += 1
-        self.last_probability = float(probs[-1])
         return closed
 
     def flush(self) -> list[SpeechSegment]:

@@ -40,6 +40,12 @@ def friendly_errors(func: F) -> F:
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # an unexpected failure still ends in one readable line, not a trace
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            typer.echo(f"error: internal_error: {type(exc).__name__}: {message}", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -61,7 +67,7 @@ def transcribe(
     """Transcribe recordings to text with timestamps (Mandarin and English)."""
     from tqdm import tqdm
 
-    from shenggu.asr.formats import render
+    from shenggu.asr.formats import check_format, render
     from shenggu.asr.pipeline import TranscribeOptions
     from shenggu.asr.pipeline import transcribe as run
     from shenggu.asr.registry import get_recognizer
@@ -74,7 +80,7 @@ def transcribe(
         beam_size=beam_size,
         correct=not no_correct,
     )
-    render(_empty_transcript(), fmt)  # validate the format before any model loads
+    check_format(fmt)  # before any model loads
     recognizer = get_recognizer(engine, model_dir)
     for path in files:
         with tqdm(
@@ -91,12 +97,6 @@ def transcribe(
             (output_dir / f"{path.stem}.{fmt}").write_text(text, encoding="utf-8")
         else:
             typer.echo(text.rstrip("\n"))
-
-
-def _empty_transcript():
-    from shenggu.asr.types import Transcript
-
-    return Transcript(text="", language="zh", duration=0.0)
 
 
 @app.command()

@@ -34,7 +34,7 @@ _MAX_CHANGED = {2: 1, 3: 2, 4: 2}
 _MAX_CHANGED_VERIFIED = {2: 2, 3: 2, 4: 2}
 LM_WEIGHT = 1.0  # shallow-fusion weight of the word LM against the recognizer's own score
 MIN_SHORTLIST_GAIN = 1.0  # LM gain (minus sound cost) a change needs to be worth scoring
-SHORTLIST = 8  # changes scored against the audio per round
+SHORTLIST = 4  # changes scored against the audio per round (each costs ~70 ms of Whisper alignment)
 MIN_FUSED = 0.5  # fused score a change must reach
 _SPAN_LENGTHS = (2, 3, 4)
 
@@ -72,6 +72,7 @@ class _Index:
     readings: dict[str, frozenset[str]]  # char → readings as toneless syllable + tone digit ("fei2")
     by_sound: dict[str, list[str]]  # toneless syllable → common chars
     by_fuzzy: dict[str, list[str]]  # fuzzy syllable → common chars
+    successors: dict[str, frozenset[str]]  # char → chars that follow it as the 2nd character of a dictionary word
 
 
 @once
@@ -92,7 +93,12 @@ def _get_index() -> _Index:
         for s in {r[:-1] for r in readings[char]}:
             by_sound[s].append(char)
             by_fuzzy[_fuzzy(s)].append(char)
-    return _Index(readings, dict(by_sound), dict(by_fuzzy))
+    following: dict[str, set[str]] = defaultdict(set)
+    for word in freq:
+        if len(word) >= 2:
+            following[word[0]].add(word[1])
+    successors = {c: frozenset(nexts) for c, nexts in following.items()}
+    return _Index(readings, dict(by_sound), dict(by_fuzzy), successors)
 
 
 def _sound_cost(heard: str, char: str, index: _Index) -> float | None:
@@ -140,6 +146,7 @@ def correct_text(
     if not heard:
         return text
     hot = frozenset(h for h in hotwords if h and all(is_cjk(c) for c in h))
+    scorer = _memoized(scorer) if scorer else None
     conf = list(confidences)
     current, base = text, lm.score(text, hot)
     for _ in range(len(text)):  # each accepted change locks its characters, so this ends
@@ -155,6 +162,19 @@ def correct_text(
         for k in range(i, i + len(candidate)):
             conf[k] = 1.0
     return current
+
+
+def _memoized(scorer: TextScorer) -> TextScorer:
+    """Score each distinct text once (an accepted change's text is the next round's baseline)."""
+    seen: dict[str, float] = {}
+
+    def score(texts: Sequence[str]) -> list[float]:
+        new = [t for t in dict.fromkeys(texts) if t not in seen]
+        if new:
+            seen.update(zip(new, scorer(new), strict=True))
+        return [seen[t] for t in texts]
+
+    return score
 
 
 def _choose(current: str, proposals: list, scorer: TextScorer | None) -> tuple[int, str, str] | None:
@@ -196,25 +216,45 @@ def _candidates(
             ]
             if None not in costs:
                 yield i, hotword, sum(costs)
-    for length in _SPAN_LENGTHS:
-        for i in range(len(text) - length + 1):
-            span = text[i : i + length]
-            unsure = [k for k in range(length) if conf[i + k] < LOW_CONFIDENCE]
-            if not unsure or not all(is_cjk(c) for c in span):
-                continue
-            span_freq = freq.get(span) or 0
-            for changed in itertools.chain.from_iterable(
-                itertools.combinations(unsure, r) for r in range(1, min(len(unsure), max_changed[length]) + 1)
-            ):
-                options = [_replacements(heard[i + k], span[k], index) for k in changed]
-                for combo in itertools.product(*options):
-                    chars = list(span)
-                    for k, (c, _) in zip(changed, combo, strict=True):
-                        chars[k] = c
-                    word = "".join(chars)
-                    word_freq = freq.get(word) or 0
-                    if word_freq >= MIN_WORD_FREQ and word_freq >= 10 * max(span_freq, 1):
-                        yield i, word, sum(cost for _, cost in combo)
+    # Per position: the heard character (no cost) and, if it was unsure, its same-sounding replacements.
+    choices = [
+        {ch: 0.0, **(dict(_replacements(heard[k], ch, index)) if conf[k] < LOW_CONFIDENCE and is_cjk(ch) else {})}
+        for k, ch in enumerate(text)
+    ]
+    for i in range(len(text) - 1):
+        if any(len(c) > 1 for c in choices[i : i + _SPAN_LENGTHS[-1]]):
+            yield from _words_from(text, i, choices, index.successors, freq, max_changed)
+
+
+def _words_from(
+    text: str,
+    i: int,
+    choices: list[dict[str, float]],
+    successors: dict[str, frozenset[str]],
+    freq: dict[str, int],
+    max_changed: dict[int, int],
+):
+    """Depth-first walk over the dictionary's prefixes from position ``i``: every word of 2–4 characters that
+    changes at least one character yields ``(i, word, cost)``. Prefixes that start no dictionary word are cut
+    at once, so the walk never enumerates the full product of replacement sets."""
+    limit = max(max_changed.values())
+    stack = [(c, cost, int(c != text[i])) for c, cost in choices[i].items() if c in successors]
+    while stack:
+        prefix, cost, changed = stack.pop()
+        length = len(prefix)
+        if length >= _SPAN_LENGTHS[0] and 0 < changed <= max_changed[length]:
+            word_freq = freq.get(prefix) or 0
+            if word_freq >= MIN_WORD_FREQ and word_freq >= 10 * max(freq.get(text[i : i + length]) or 0, 1):
+                yield i, prefix, cost
+        k = i + length
+        if length == _SPAN_LENGTHS[-1] or k >= len(text):
+            continue
+        nexts = choices[k]
+        keys = successors.get(prefix[0], frozenset()) & nexts.keys() if length == 1 else nexts
+        for c in keys:
+            extra = int(c != text[k])
+            if changed + extra <= limit and prefix + c in freq:
+                stack.append((prefix + c, cost + nexts[c], changed + extra))
 
 
 def correct_words(words: list[Word], hotwords: Sequence[str] = (), scorer: TextScorer | None = None) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import UploadFile
 
+from shenggu.audio import EmptyAudioError
 from shenggu.errors import ShengguError
 
 
@@ -18,13 +19,6 @@ class UploadTooLargeError(ShengguError):
 
     code = "upload_too_large"
     http_status = 413
-
-
-class EmptyUploadError(ShengguError):
-    """The request had a file field but no bytes in it."""
-
-    code = "empty_audio"
-    http_status = 400
 
 
 @contextmanager
@@ -41,7 +35,7 @@ def saved_upload(upload: UploadFile, max_bytes: int) -> Iterator[Path]:
                     raise UploadTooLargeError(f"file is larger than the limit of {max_bytes // (1 << 20)} MB")
                 out.write(block)
         if size == 0:
-            raise EmptyUploadError(f"uploaded file '{upload.filename or 'file'}' is empty")
+            raise EmptyAudioError(f"uploaded file '{upload.filename or 'file'}' is empty")
         yield Path(name)
     finally:
         os.unlink(name)
