@@ -2,7 +2,9 @@
 
 A window is a contiguous stretch of the recording from its first speech segment's start to its last one's end,
 so Whisper hears natural rhythm (cutting the pauses out made it drop words); segments more than ``max_gap``
-apart start a new window, so long silences are never decoded.
+apart start a new window, so long silences are never decoded. Each window also starts up to ``lead_seconds``
+before its first speech (never overlapping the previous window): Whisper cut right at the speech onset dropped
+words that it kept with a little leading context.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ class Window:
     """Consecutive speech segments decoded together as one contiguous span of audio."""
 
     pieces: list[SpeechSegment] = field(default_factory=list)
+    lead: float = 0.0  # seconds of audio before the first speech segment, decoded as context
 
     @property
     def start(self) -> float:
-        """Original start time of the window."""
-        return self.pieces[0].start
+        """Original start time of the window (including its leading context)."""
+        return self.pieces[0].start - self.lead
 
     @property
     def end(self) -> float:
@@ -44,14 +47,20 @@ class Window:
 
 
 def group_windows(
-    segments: Iterable[SpeechSegment], max_seconds: float = 28.0, max_gap: float = 3.0
+    segments: Iterable[SpeechSegment], max_seconds: float = 28.0, max_gap: float = 3.0, lead_seconds: float = 1.0
 ) -> Iterator[Window]:
-    """Greedily pack consecutive speech segments into windows no longer than ``max_seconds``."""
+    """Greedily pack consecutive speech segments into windows no longer than ``max_seconds`` (plus the lead)."""
     window = Window()
+    previous_end = 0.0
     for segment in segments:
-        if window.pieces and (segment.end - window.start > max_seconds or segment.start - window.end > max_gap):
+        if window.pieces and (
+            segment.end - window.pieces[0].start > max_seconds or segment.start - window.end > max_gap
+        ):
             yield window
+            previous_end = window.end
             window = Window()
+        if not window.pieces:
+            window.lead = max(0.0, min(lead_seconds, segment.start - previous_end))
         window.pieces.append(segment)
     if window.pieces:
         yield window
