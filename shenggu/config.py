@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     cpu_threads: int = Field(0, description="Threads per model; 0 means all cores.")
     asr_batch_size: int = Field(4, description="Speech chunks decoded together in one batch.")
     max_upload_mb: int = Field(512, description="Largest accepted upload for the HTTP API.")
+    data_dir: Path = Field(Path("data"), description="Embedded database and accepted uploads.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    dev_mode: bool = Field(False, description="Accept requests without API keys (development only).")
+    job_workers: int = Field(1, description="Job worker threads in the server process.")
+    lease_seconds: float = Field(
+        30.0, description="A running job returns to the queue this long after its worker died."
+    )
+    callback_max_attempts: int = Field(8, description="Deliveries tried per job callback before giving up.")
     preload_models: bool = Field(True, description="Load the default models in the background at start-up.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")

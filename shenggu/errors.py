@@ -11,9 +11,10 @@ class ShengguError(Exception):
     code: str = "shenggu_error"
     http_status: int = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}  # extra HTTP response headers (e.g. Retry-After)
 
     def __str__(self) -> str:
         return self.message

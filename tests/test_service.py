@@ -1,38 +1,22 @@
-"""The HTTP API with a real server and the real OpenAI Python client; every bad input gets a JSON 4xx."""
+"""The HTTP API (development mode) with a real server and the real OpenAI client; bad input gets a JSON 4xx."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 
 from shenggu.config import Settings
 from shenggu.service.app import create_app
+from tests.servers import running_server
 
 
 @pytest.fixture(scope="module")
-def server(recognizer):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(Settings(preload_models=False, max_upload_mb=5))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+def server(recognizer, tmp_path_factory):
+    settings = Settings(
+        preload_models=False, max_upload_mb=5, dev_mode=True, job_workers=0, data_dir=tmp_path_factory.mktemp("data")
+    )
+    with running_server(create_app(settings)) as base:
+        yield base
 
 
 def test_health_and_models(server):

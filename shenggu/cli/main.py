@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: accuracy, speed and memory, with HTML reports.")
 app.add_typer(bench_app, name="bench")
+keys_app = typer.Typer(no_args_is_help=True, help="Tenants and API keys.")
+app.add_typer(keys_app, name="keys")
 
 F = TypeVar("F", bound=Callable)
 
@@ -135,6 +137,60 @@ def serve(
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+def _database():
+    from shenggu.config import get_settings
+    from shenggu.service.app import open_database
+
+    return open_database(get_settings())
+
+
+@keys_app.command("create")
+@friendly_errors
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")],
+    quota_seconds: Annotated[float | None, typer.Option(help="Audio seconds per day.")] = None,
+    rate_per_minute: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
+    max_audio_seconds: Annotated[float | None, typer.Option(help="Longest accepted recording.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="May manage tenants and keys over HTTP.")] = False,
+) -> None:
+    """Create an API key; the key itself is the last line of the output (shown only now)."""
+    from shenggu.service.storage import tenants
+
+    with _database().session() as session:
+        row = tenants.get_or_create_tenant(session, tenant, quota_seconds, rate_per_minute, max_audio_seconds)
+        key, plaintext = tenants.create_key(session, row, admin)
+        typer.echo(f"created key {key.id} for tenant '{row.name}'{' (admin)' if admin else ''}")
+    typer.echo(plaintext)
+
+
+@keys_app.command("list")
+@friendly_errors
+def keys_list() -> None:
+    """List keys (id, tenant, role, state, limits); never the keys themselves."""
+    from shenggu.service.routers.tenants import key_view
+    from shenggu.service.storage import tenants
+
+    with _database().session() as session:
+        for key, tenant in tenants.list_keys(session):
+            view = key_view(key, tenant)
+            state = "revoked" if view["revoked"] else "active"
+            typer.echo(
+                f"{view['id']}  {view['tenant']:20} {'admin' if view['admin'] else 'user ':5}  {state:7}  "
+                f"quota={view['quota_seconds_per_day']} rate={view['rate_per_minute']}"
+            )
+
+
+@keys_app.command("revoke")
+@friendly_errors
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by `keys list`.")]) -> None:
+    """Revoke a key; requests with it get 401 at once."""
+    from shenggu.service.storage import tenants
+
+    with _database().session() as session:
+        tenants.revoke_key(session, key_id)
+    typer.echo(f"revoked {key_id}")
 
 
 @bench_app.command("asr")

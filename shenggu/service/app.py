@@ -1,4 +1,4 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: storage, auth, limits, job workers, routers, JSON errors."""
 
 from __future__ import annotations
 
@@ -6,39 +6,68 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from shenggu import __version__
 from shenggu.config import Settings, get_settings
 from shenggu.logs import get_logger
+from shenggu.service.auth import DEV_TENANT
 from shenggu.service.errors import install_error_handlers
-from shenggu.service.routers import audio
+from shenggu.service.limits import RateLimiter
+from shenggu.service.routers import audio, jobs, tenants
+from shenggu.service.storage import tenants as tenant_store
+from shenggu.service.storage.db import Database, default_url
+from shenggu.service.worker import WorkerPool
 
 log = get_logger("shenggu.service")
 
 
-def _warm_up() -> None:
+def open_database(settings: Settings) -> Database:
+    """The configured database, migrated to the latest schema."""
+    db = Database(settings.database_url or default_url(settings.data_dir))
+    db.migrate()
+    return db
+
+
+def _warm_up(app: FastAPI) -> None:
     """Load the default engine and text tools in the background so the first request is not slow."""
     from shenggu.asr.registry import get_recognizer
-    from shenggu.nlp.lm import get_word_lm
+    from shenggu.nlp.homophones import correct_text
 
     try:
         get_recognizer()
-        get_word_lm()
+        correct_text("模型预热", [1.0] * 4)
+        app.state.models_ready = True
         log.info("models ready")
     except Exception as exc:  # a broken model must not kill the server; requests will report it
         log.warning("model warm-up failed", error=str(exc))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: routers, JSON error handlers, and (optionally) background model warm-up."""
+    """Build the app. Job workers run while the app is served (its lifespan)."""
     settings = settings or get_settings()
+    db = open_database(settings)
+    workers = WorkerPool(db, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        log.info("shenggu starting", version=__version__, engine=settings.asr_engine, home=str(settings.home))
+        mode = "DEVELOPMENT MODE: no API key needed" if settings.dev_mode else "API keys required"
+        log.info(
+            "shenggu starting",
+            version=__version__,
+            auth=mode,
+            database=db.engine.url.render_as_string(),
+            engine=settings.asr_engine,
+        )
         if settings.preload_models:
-            threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+            threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
+        else:
+            app.state.models_ready = True
+        if settings.job_workers > 0:
+            workers.start()
         yield
+        if settings.job_workers > 0:
+            workers.stop()
 
     app = FastAPI(
         title="shenggu",
@@ -46,12 +75,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         description="shenggu (声谷): self-hosted speech platform API",
     )
-    app.state.settings = settings
+    app.state.settings, app.state.db, app.state.rate_limiter = settings, db, RateLimiter()
+    app.state.models_ready = False
+    with db.session() as session:
+        dev = tenant_store.get_or_create_tenant(session, DEV_TENANT)
+        app.state.dev_principal = tenant_store.principal_of(dev, "dev", admin=False)
     install_error_handlers(app)
-    app.include_router(audio.router)
+    for router in (audio.router, jobs.router, tenants.router):
+        app.include_router(router)
 
     @app.get("/health", tags=["meta"])
     async def health() -> dict:
+        """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["meta"])
+    async def ready() -> JSONResponse:
+        """Readiness: models loaded and database reachable."""
+        checks = {"models": bool(app.state.models_ready), "database": db.ping()}
+        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
 
     return app

@@ -13,9 +13,11 @@ from shenggu.logs import get_logger
 log = get_logger("shenggu.service")
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The one JSON error shape of the API (OpenAI clients read ``error.message``)."""
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "type": code}})
+    return JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message, "type": code}}, headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -23,7 +25,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ShengguError)
     async def _shenggu(_: Request, exc: ShengguError) -> JSONResponse:
-        return error_response(exc.http_status, exc.code, exc.message)
+        return error_response(exc.http_status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -34,7 +36,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

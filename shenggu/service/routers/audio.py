@@ -4,36 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.asr.formats import render
-from shenggu.asr.pipeline import TranscribeOptions, transcribe
-from shenggu.asr.registry import ENGINES, get_recognizer, list_engines
+from shenggu.asr.registry import list_engines
 from shenggu.asr.types import Transcript
+from shenggu.audio import probe_duration
 from shenggu.errors import InvalidOptionError
+from shenggu.service.auth import current_principal
+from shenggu.service.limits import check_audio
+from shenggu.service.storage import usage
+from shenggu.service.storage.tenants import Principal
+from shenggu.service.tasks import TranscribeRequest, run_transcription
 from shenggu.service.uploads import saved_upload
 
 router = APIRouter(prefix="/v1", tags=["audio"])
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
-# OpenAI model names map to the default engine, so unmodified OpenAI clients work.
-_OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
-
-
-def _engine_for(model: str | None) -> str | None:
-    if model is None or model in _OPENAI_MODEL_NAMES:
-        return None
-    if model not in ENGINES:
-        raise InvalidOptionError(f"unknown model '{model}' (choose from: whisper-1, {', '.join(ENGINES)})")
-    return model
 
 
 @router.post("/audio/transcriptions", response_model=None)
 async def create_transcription(
     request: Request,
     file: Annotated[UploadFile, File(description="Audio or video file.")],
+    principal: Annotated[Principal, Depends(current_principal)],
     model: Annotated[str, Form()] = "whisper-1",
     language: Annotated[str | None, Form()] = None,
     prompt: Annotated[str | None, Form()] = None,
@@ -50,16 +46,16 @@ async def create_transcription(
     granularities = set(timestamp_granularities or ["segment"])
     if not granularities <= {"word", "segment"}:
         raise InvalidOptionError("timestamp_granularities[] must be 'word' and/or 'segment'")
-    options = TranscribeOptions(
-        language=language,
-        initial_prompt=prompt or None,
-        hotwords=[w.strip() for w in (hotwords or "").replace("，", ",").split(",") if w.strip()],
-    )
-    engine = _engine_for(model)
-    settings = request.app.state.settings
-    with saved_upload(file, settings.max_upload_mb << 20) as path:
-        recognizer = await run_in_threadpool(get_recognizer, engine)
-        transcript = await run_in_threadpool(transcribe, path, recognizer, options, None, file.filename)
+    task = TranscribeRequest.parse(model, language, prompt, hotwords)
+    state = request.app.state
+    state.rate_limiter.check(principal)
+    with saved_upload(file, state.settings.max_upload_mb << 20) as path:
+        seconds = await run_in_threadpool(probe_duration, path)
+        with state.db.session() as session:
+            check_audio(session, principal, seconds)
+        transcript = await run_in_threadpool(run_transcription, path, task, file.filename)
+    with state.db.session() as session:
+        usage.record(session, principal.tenant_id, "transcribe", transcript.duration)
     if response_format == "json":
         return JSONResponse({"text": transcript.text})
     if response_format == "verbose_json":

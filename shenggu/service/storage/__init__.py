@@ -1,0 +1,1 @@
+"""Persistent state of the platform: tenants, API keys, usage and jobs (SQLAlchemy 2; SQLite or PostgreSQL)."""

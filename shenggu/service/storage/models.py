@@ -1,0 +1,86 @@
+"""Tables. Times are timezone-aware UTC; ids of jobs are random so they cannot be guessed across tenants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    """The current time, UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of shenggu's tables."""
+
+
+class Tenant(Base):
+    """An organisation using the platform, with its limits and its callback-signing secret."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    quota_seconds_per_day: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_audio_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored; ``id`` is the public part shown in listings."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Usage(Base):
+    """Metered use per tenant, capability and UTC day."""
+
+    __tablename__ = "usage"
+    __table_args__ = (UniqueConstraint("tenant_id", "day", "capability"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, UTC
+    capability: Mapped[str] = mapped_column(String(40))
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Job(Base):
+    """An accepted asynchronous task. A worker holds it through a lease; an expired lease makes it claimable again."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    task: Mapped[str] = mapped_column(String(40))
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued|running|succeeded|failed|cancelled
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    upload_path: Mapped[str] = mapped_column(String(500))
+    upload_sha256: Mapped[str] = mapped_column(String(64))
+    upload_name: Mapped[str] = mapped_column(String(300), default="")
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    callback_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    callback_state: Mapped[str | None] = mapped_column(String(16), nullable=True)  # pending|delivered|failed
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    callback_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,60 @@
+"""The work behind the API, shared by synchronous requests and queued jobs: options in, result dict out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shenggu.asr.pipeline import TranscribeOptions, transcribe
+from shenggu.asr.registry import ENGINES, get_recognizer
+from shenggu.asr.types import Transcript
+from shenggu.errors import InvalidOptionError
+
+# OpenAI model names map to the default engine, so unmodified OpenAI clients work.
+OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
+TASKS = ("transcribe",)
+
+
+@dataclass(frozen=True)
+class TranscribeRequest:
+    """Validated options of a transcription, storable as JSON for a job."""
+
+    model: str | None = None
+    language: str | None = None
+    prompt: str | None = None
+    hotwords: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, model: str | None, language: str | None, prompt: str | None, hotwords: str | list | None):
+        """Validate raw request fields (raises InvalidOptionError)."""
+        if isinstance(hotwords, str):
+            hotwords = hotwords.replace("，", ",").split(",")
+        words = tuple(w.strip() for w in hotwords or () if w and w.strip())
+        request = cls(engine_name(model), language or None, prompt or None, words)
+        request.options()  # validates language
+        return request
+
+    def options(self) -> TranscribeOptions:
+        """The pipeline options."""
+        return TranscribeOptions(language=self.language, initial_prompt=self.prompt, hotwords=list(self.hotwords))
+
+    def to_json(self) -> dict:
+        """For the jobs table."""
+        return {"model": self.model, "language": self.language, "prompt": self.prompt, "hotwords": list(self.hotwords)}
+
+
+def engine_name(model: str | None) -> str | None:
+    """The engine behind an API ``model`` name (None = the default engine)."""
+    if model is None or model in OPENAI_MODEL_NAMES:
+        return None
+    if model not in ENGINES:
+        raise InvalidOptionError(f"unknown model '{model}' (choose from: whisper-1, {', '.join(ENGINES)})")
+    return model
+
+
+def run_transcription(
+    path: Path, request: TranscribeRequest, name: str | None, progress: Callable[[float], None] | None = None
+) -> Transcript:
+    """Transcribe a stored file."""
+    return transcribe(path, get_recognizer(request.model), request.options(), progress=progress, name=name)

@@ -1,0 +1,181 @@
+"""The job worker pool and callback delivery, running as threads inside the server process.
+
+Each worker claims a job through its lease, verifies the stored upload's checksum, runs the task while renewing
+the lease with its progress, and stores the outcome only if it still holds the lease. Callbacks of finished jobs
+are POSTed, signed with HMAC-SHA256 of the tenant's secret, and retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from shenggu.config import Settings
+from shenggu.errors import ShengguError
+from shenggu.logs import get_logger
+from shenggu.service.storage import jobs, usage
+from shenggu.service.storage.db import Database
+from shenggu.service.storage.models import Job, Tenant, utcnow
+from shenggu.service.tasks import TranscribeRequest, run_transcription
+from shenggu.service.uploads import sha256_of
+
+log = get_logger("shenggu.jobs")
+_IDLE_POLL = 0.5  # seconds between looks at an empty queue
+_RENEW_EVERY = 2.0  # seconds between lease renewals while a job runs
+
+
+class JobCancelled(Exception):
+    """The job was cancelled (or taken over) while it ran."""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The callback signature: hex HMAC-SHA256 over ``timestamp + "." + body`` with the tenant's secret."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def job_view(job: Job) -> dict:
+    """The public JSON form of a job."""
+    view = {
+        "id": job.id,
+        "object": "job",
+        "task": job.task,
+        "status": job.status,
+        "progress": round(job.progress, 3),
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "attempts": job.attempts,
+        "options": job.options,
+        "result": job.result,
+        "error": job.error,
+    }
+    if job.callback_url:
+        view["callback"] = {"url": job.callback_url, "state": job.callback_state, "attempts": job.callback_attempts}
+    return view
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
+class WorkerPool:
+    """``settings.job_workers`` job threads plus one callback thread."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db, self.settings = db, settings
+        self.instance = uuid.uuid4().hex[:8]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the threads."""
+        for n in range(self.settings.job_workers):
+            name = f"{self.instance}-{n}"
+            self._threads.append(threading.Thread(target=self._work, args=(name,), name=f"job-{name}", daemon=True))
+        self._threads.append(threading.Thread(target=self._deliver, name="callbacks", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        log.info("job workers started", workers=self.settings.job_workers, instance=self.instance)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking jobs; a job still running after ``timeout`` goes back to the queue."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self.db.session() as session:
+            released = sum(jobs.release(session, f"{self.instance}-{n}") for n in range(self.settings.job_workers))
+        log.info("job workers stopped", requeued=released)
+
+    def _work(self, worker: str) -> None:
+        while not self._stop.is_set():
+            try:
+                with self.db.session() as session:
+                    job = jobs.claim(session, worker, self.settings.lease_seconds)
+                if job is None:
+                    self._stop.wait(_IDLE_POLL)
+                    continue
+                self._run(job, worker)
+            except Exception:  # the loop must survive anything (DB hiccups included)
+                log.exception("job worker error", worker=worker)
+                self._stop.wait(1.0)
+
+    def _run(self, job: Job, worker: str) -> None:
+        log.info("job started", job_id=job.id, task=job.task, attempt=job.attempts)
+        last_renewal = [time.monotonic()]
+
+        def progress(fraction: float) -> None:
+            if self._stop.is_set():
+                raise JobCancelled("server shutting down")
+            if time.monotonic() - last_renewal[0] >= _RENEW_EVERY:
+                last_renewal[0] = time.monotonic()
+                with self.db.session() as session:
+                    if not jobs.renew(session, job.id, worker, self.settings.lease_seconds, fraction):
+                        raise JobCancelled("job cancelled")
+
+        result, error, seconds = None, None, 0.0
+        try:
+            path = Path(job.upload_path)
+            if not path.is_file() or sha256_of(path) != job.upload_sha256:
+                raise ShengguError("the stored upload is missing or damaged")
+            request = TranscribeRequest(**{**job.options, "hotwords": tuple(job.options.get("hotwords") or ())})
+            transcript = run_transcription(path, request, job.upload_name, progress)
+            result, seconds = transcript.to_dict(), transcript.duration
+        except JobCancelled as exc:
+            log.info("job stopped", job_id=job.id, reason=str(exc))
+            return
+        except ShengguError as exc:
+            error = {"code": exc.code, "message": exc.message}
+        except Exception as exc:
+            log.exception("job crashed", job_id=job.id)
+            error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        with self.db.session() as session:
+            stored = jobs.finish(session, job.id, worker, result, error)
+            if stored and result is not None:
+                usage.record(session, job.tenant_id, job.task, seconds)
+        log.info("job finished", job_id=job.id, stored=stored, status="failed" if error else "succeeded")
+
+    def _deliver(self) -> None:
+        with httpx.Client(timeout=10.0) as client:
+            while not self._stop.is_set():
+                try:
+                    with self.db.session() as session:
+                        due = [(j, session.get(Tenant, j.tenant_id).secret) for j in jobs.due_callbacks(session)]
+                    for job, secret in due:
+                        self._post(client, job, secret)
+                except Exception:
+                    log.exception("callback loop error")
+                self._stop.wait(_IDLE_POLL)
+
+    def _post(self, client: httpx.Client, job: Job, secret: str) -> None:
+        body = json.dumps(job_view(job), ensure_ascii=False).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shenggu-Timestamp": timestamp,
+            "X-Shenggu-Signature": "sha256=" + sign(secret, timestamp, body),
+        }
+        try:
+            ok = client.post(job.callback_url, content=body, headers=headers).is_success
+        except httpx.HTTPError:
+            ok = False
+        with self.db.session() as session:
+            row = session.get(Job, job.id)
+            row.callback_attempts += 1
+            if ok:
+                row.callback_state = "delivered"
+            elif row.callback_attempts >= self.settings.callback_max_attempts:
+                row.callback_state = "failed"
+            else:
+                row.callback_next_at = utcnow() + dt.timedelta(seconds=min(2**row.callback_attempts, 300))
+        log.info("callback", job_id=job.id, delivered=ok, attempts=job.callback_attempts + 1)
