@@ -25,7 +25,7 @@ lint: install
 	$(BIN)/ruff check shenggu tests
 
 test: install lint
-	$(BIN)/python -m pytest -q
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/shenggu bench asr --manifest ../shared/eval/manifest.tsv --baseline --out bench-out/asr

@@ -15,6 +15,8 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     shared = [
+        # Fields bound with structlog.contextvars (the service's request_id) appear on every line, stdlib ones too.
+        structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso"),

@@ -240,6 +240,40 @@ def bench_asr_long(
     typer.echo(f"report: {out / 'report.html'}")
 
 
+@bench_app.command("load")
+@friendly_errors
+def bench_load(
+    url: Annotated[str, typer.Option(help="Base URL of a running shenggu server, e.g. http://127.0.0.1:8000.")],
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    key: Annotated[str, typer.Option(help="API key, sent as 'Authorization: Bearer KEY' (empty: no header).")] = "",
+    clients: Annotated[int, typer.Option(help="Concurrent clients (threads).")] = 4,
+    duration: Annotated[float, typer.Option(help="Seconds to keep sending requests.")] = 30.0,
+    manifest: Annotated[Path, typer.Option(help="Manifest TSV whose asr clips are sent.")] = Path(
+        "../shared/eval/manifest.tsv"
+    ),
+    endpoint: Annotated[str, typer.Option(help="Path of the transcription endpoint.")] = "/v1/audio/transcriptions",
+    timeout: Annotated[float, typer.Option(help="Timeout of each request, in seconds.")] = 120.0,
+) -> None:
+    """Throughput, latency and rate limiting of a running server under concurrent clients."""
+    import json
+
+    from shenggu.bench.load import LoadBenchConfig, run_load_bench
+
+    config = LoadBenchConfig(
+        url=url,
+        out=out,
+        manifest=manifest,
+        key=key,
+        clients=clients,
+        duration_s=duration,
+        endpoint=endpoint,
+        timeout_s=timeout,
+    )
+    summary = run_load_bench(config)
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    typer.echo(f"report: {out / 'report.html'}")
+
+
 def main() -> None:
     """Entry point for ``python -m shenggu``."""
     app()

@@ -14,7 +14,9 @@ from shenggu.logs import get_logger
 from shenggu.service.auth import DEV_TENANT
 from shenggu.service.errors import install_error_handlers
 from shenggu.service.limits import RateLimiter
+from shenggu.service.observability import install_observability, track_queue_depth
 from shenggu.service.routers import audio, jobs, tenants
+from shenggu.service.storage import jobs as job_store
 from shenggu.service.storage import tenants as tenant_store
 from shenggu.service.storage.db import Database, default_url
 from shenggu.service.worker import WorkerPool
@@ -27,6 +29,11 @@ def open_database(settings: Settings) -> Database:
     db = Database(settings.database_url or default_url(settings.data_dir))
     db.migrate()
     return db
+
+
+def _queue_depth(db: Database) -> float:
+    with db.session() as session:
+        return float(job_store.queue_depth(session))
 
 
 def _warm_up(app: FastAPI) -> None:
@@ -81,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dev = tenant_store.get_or_create_tenant(session, DEV_TENANT)
         app.state.dev_principal = tenant_store.principal_of(dev, "dev", admin=False)
     install_error_handlers(app)
+    install_observability(app)
+    track_queue_depth(app, lambda: _queue_depth(db))
     for router in (audio.router, jobs.router, tenants.router):
         app.include_router(router)
 

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
+from shenggu.service.observability import count_error
 
 log = get_logger("shenggu.service")
 
@@ -24,22 +25,26 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map shenggu errors, validation errors, HTTP errors and crashes to JSON responses."""
 
     @app.exception_handler(ShengguError)
-    async def _shenggu(_: Request, exc: ShengguError) -> JSONResponse:
+    async def _shenggu(request: Request, exc: ShengguError) -> JSONResponse:
+        count_error(request, exc.code)
         return error_response(exc.http_status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        count_error(request, "invalid_request")
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}" for e in exc.errors()
         )
         return error_response(422, "invalid_request", problems or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        count_error(request, code)
+        return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        count_error(request, "internal_error")
         log.exception("unhandled error", path=request.url.path)
         return error_response(500, "internal_error", "internal error; the server log has details")

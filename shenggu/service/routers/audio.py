@@ -15,6 +15,7 @@ from shenggu.audio import probe_duration
 from shenggu.errors import InvalidOptionError
 from shenggu.service.auth import current_principal
 from shenggu.service.limits import check_audio
+from shenggu.service.observability import add_audio_seconds
 from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
 from shenggu.service.tasks import TranscribeRequest, run_transcription
@@ -56,6 +57,7 @@ async def create_transcription(
         transcript = await run_in_threadpool(run_transcription, path, task, file.filename)
     with state.db.session() as session:
         usage.record(session, principal.tenant_id, "transcribe", transcript.duration)
+    add_audio_seconds(request, "transcribe", transcript.duration)
     if response_format == "json":
         return JSONResponse({"text": transcript.text})
     if response_format == "verbose_json":
