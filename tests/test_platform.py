@@ -221,3 +221,25 @@ def _tenant_secret(db, name: str) -> str:
 
     with db.session() as session:
         return session.scalar(select(Tenant.secret).where(Tenant.name == name))
+
+
+def test_fifty_clients_at_once_get_only_2xx_or_429_and_every_job_finishes(platform, eval_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, _, db = platform
+    with db.session() as session:
+        key = tenants.create_key(session, tenants.get_or_create_tenant(session, "crowd", rate_per_minute=20))[1]
+    audio = (eval_dir / "asr" / "en_speechbrain_spk2_snt5.wav").read_bytes()
+
+    def client(_: int) -> httpx.Response:
+        return httpx.post(
+            f"{base}/v1/jobs", headers=auth(key), files={"file": ("a.wav", audio)}, data={"language": "en"}, timeout=120
+        )
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(client, range(50)))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {202, 429}, statuses
+    accepted = [r.json()["id"] for r in responses if r.status_code == 202]
+    assert len(accepted) == 20 and statuses.count(429) == 30
+    assert all(wait_done(base, key, job_id)["status"] == "succeeded" for job_id in accepted)
