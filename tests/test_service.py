@@ -96,3 +96,26 @@ def test_silence_is_a_clear_error(server):
     wav = encode_wav(np.zeros(16000 * 3, dtype=np.float32))
     response = httpx.post(f"{server}/v1/audio/transcriptions", files={"file": ("s.wav", wav)}, timeout=60)
     assert response.status_code == 422 and response.json()["error"]["code"] == "no_speech"
+
+
+def test_oversized_body_is_refused_while_streaming(server):
+    def body():  # a chunked upload with no Content-Length: only counting can stop it
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
+        for _ in range(64):
+            yield b"\0" * (1 << 20)
+        yield b"\r\n--x--\r\n"
+
+    response = httpx.post(
+        f"{server}/v1/audio/transcriptions",
+        content=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        timeout=60,
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "upload_too_large"
+    declared = httpx.post(
+        f"{server}/v1/audio/transcriptions",
+        content=b"\0" * (7 << 20),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        timeout=60,
+    )
+    assert declared.status_code == 413

@@ -19,6 +19,7 @@ from shenggu.service.routers import audio, jobs, tenants
 from shenggu.service.storage import jobs as job_store
 from shenggu.service.storage import tenants as tenant_store
 from shenggu.service.storage.db import Database, default_url
+from shenggu.service.uploads import BodySizeLimit
 from shenggu.service.worker import WorkerPool
 
 log = get_logger("shenggu.service")
@@ -54,7 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Job workers run while the app is served (its lifespan)."""
     settings = settings or get_settings()
     db = open_database(settings)
-    workers = WorkerPool(db, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dev = tenant_store.get_or_create_tenant(session, DEV_TENANT)
         app.state.dev_principal = tenant_store.principal_of(dev, "dev", admin=False)
     install_error_handlers(app)
-    install_observability(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb << 20)
+    workers = WorkerPool(db, settings, install_observability(app))
     track_queue_depth(app, lambda: _queue_depth(db))
     for router in (audio.router, jobs.router, tenants.router):
         app.include_router(router)

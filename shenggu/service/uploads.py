@@ -14,6 +14,7 @@ from fastapi import UploadFile
 
 from shenggu.audio import EmptyAudioError
 from shenggu.errors import ShengguError
+from shenggu.service.errors import error_response
 
 
 class UploadTooLargeError(ShengguError):
@@ -87,3 +88,55 @@ def sha256_of(path: Path) -> str:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` while they stream in (413), before any buffering.
+
+    A declared Content-Length over the limit is refused at once; a chunked body is counted as it arrives and the
+    request fails as soon as it passes the limit.
+    """
+
+    _OVERHEAD = 64 << 10  # room for multipart headers and form fields around the file
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes + self._OVERHEAD
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = UploadTooLargeError(f"request body is larger than the limit of {self.max_bytes >> 20} MB")
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _error(too_large)(scope, receive, send)
+            return
+        received, exceeded, started = 0, False, False
+
+        async def counting_receive():
+            # Past the limit the app is told the client went away; its response is then replaced by the 413.
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                exceeded = True
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+        if exceeded and not started:
+            await _error(too_large)(scope, receive, send)
+
+
+def _error(exc: ShengguError):
+    return error_response(exc.http_status, exc.code, exc.message)

@@ -21,6 +21,7 @@ import httpx
 from shenggu.config import Settings
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
+from shenggu.service.observability import ServiceMetrics, add_audio_seconds
 from shenggu.service.storage import jobs, usage
 from shenggu.service.storage.db import Database
 from shenggu.service.storage.models import Job, Tenant, utcnow
@@ -71,8 +72,8 @@ def _iso(value: dt.datetime | None) -> str | None:
 class WorkerPool:
     """``settings.job_workers`` job threads plus one callback thread."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db, self.settings = db, settings
+    def __init__(self, db: Database, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
+        self.db, self.settings, self.metrics = db, settings, metrics
         self.instance = uuid.uuid4().hex[:8]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -143,6 +144,8 @@ class WorkerPool:
             stored = jobs.finish(session, job.id, worker, result, error)
             if stored and result is not None:
                 usage.record(session, job.tenant_id, job.task, seconds)
+        if stored and result is not None and self.metrics:
+            add_audio_seconds(self.metrics, job.task, seconds)
         log.info("job finished", job_id=job.id, stored=stored, status="failed" if error else "succeeded")
 
     def _deliver(self) -> None:
