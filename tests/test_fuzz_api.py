@@ -1,12 +1,14 @@
-"""OpenAPI-driven fuzzing (schemathesis): no generated request may produce a 5xx, whatever it contains."""
+"""OpenAPI-driven fuzzing (schemathesis): no generated request gets a 5xx or an undocumented response."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from shenggu.config import Settings
 from shenggu.service.app import create_app
@@ -28,7 +30,16 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("SHENGGU_FUZZ_EXAMPLES", "25")),
+    derandomize="SHENGGU_FUZZ_EXAMPLES" not in os.environ,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_server_errors(case):
-    response = case.call(headers={"Authorization": f"Bearer {_ADMIN_KEY}"})
-    assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
+    # Default checks: no 5xx, every response matches its documented status, content type, headers and schema,
+    # schema-violating requests are refused. Not "schema-valid data is accepted": a fuzzer's random bytes are
+    # never a decodable recording, so the API rightly refuses most schema-valid uploads with 4xx.
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {_ADMIN_KEY}"}, excluded_checks=[checks.positive_data_acceptance]
+    )

@@ -127,9 +127,10 @@ def test_cancel_queued_job(platform, eval_dir):
 
 def test_bad_job_requests(platform, eval_dir):
     base, keys, _ = platform
-    assert submit(base, keys["alpha"], eval_dir, task="dance").status_code == 400
+    assert submit(base, keys["alpha"], eval_dir, task="dance").status_code == 422
     assert submit(base, keys["alpha"], eval_dir, callback_url="ftp://x").status_code == 400
-    assert submit(base, keys["alpha"], eval_dir, language="xx").status_code == 400
+    assert submit(base, keys["alpha"], eval_dir, language="xx").status_code == 422
+    assert submit(base, keys["alpha"], eval_dir, model="gpt-17").status_code == 400
     empty = httpx.post(f"{base}/v1/jobs", headers=auth(keys["alpha"]), files={"file": ("e.wav", b"")})
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "empty_audio"
 
@@ -243,3 +244,15 @@ def test_fifty_clients_at_once_get_only_2xx_or_429_and_every_job_finishes(platfo
     accepted = [r.json()["id"] for r in responses if r.status_code == 202]
     assert len(accepted) == 20 and statuses.count(429) == 30
     assert all(wait_done(base, key, job_id)["status"] == "succeeded" for job_id in accepted)
+
+
+def test_queued_jobs_count_against_the_daily_quota(platform, eval_dir):
+    base, _, db = platform
+    with db.session() as session:
+        key = tenants.create_key(session, tenants.get_or_create_tenant(session, "queuer", quota_seconds_per_day=10))[1]
+    first, second = submit(base, key, eval_dir), submit(base, key, eval_dir)  # 2 × 4.3 s fit in 10 s
+    third = submit(base, key, eval_dir)
+    assert (first.status_code, second.status_code, third.status_code) == (202, 202, 429)
+    assert third.json()["error"]["code"] == "quota_exceeded"
+    for response in (first, second):
+        assert wait_done(base, key, response.json()["id"])["status"] == "succeeded"

@@ -74,9 +74,9 @@ def test_text_and_vtt_formats(server, eval_dir):
         ({"file": ("a.wav", b"RIFF\x24\x00\x00\x00WAVEfmt ")}, {}, 422, None),
         ({"file": ("big.wav", b"\0" * (6 << 20))}, {}, 413, "upload_too_large"),
         (None, {"model": "whisper-1"}, 422, "invalid_request"),
-        ({"file": ("a.wav", b"x")}, {"response_format": "docx"}, 400, "invalid_option"),
+        ({"file": ("a.wav", b"x")}, {"response_format": "docx"}, 422, "invalid_request"),
         ({"file": ("a.wav", b"x")}, {"model": "gpt-17"}, 400, "invalid_option"),
-        ({"file": ("a.wav", b"x")}, {"language": "fr"}, 400, "invalid_option"),
+        ({"file": ("a.wav", b"x")}, {"language": "fr"}, 422, "invalid_request"),
     ],
 )
 def test_bad_input_gets_json_4xx(server, files, data, status, code):

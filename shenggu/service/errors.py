@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shenggu.errors import ShengguError
@@ -12,6 +13,49 @@ from shenggu.logs import get_logger
 from shenggu.service.observability import count_error
 
 log = get_logger("shenggu.service")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code and one readable line."""
+
+    code: str
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response of the API."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "Invalid option (unknown language, format, model, task...)",
+    401: "Missing, wrong or revoked API key",
+    403: "Admin key required",
+    404: "No such resource for this tenant",
+    413: "Upload or audio longer than the limit",
+    415: "Not an audio or video file",
+    422: "Malformed request, or empty, damaged or speechless audio",
+    429: "Rate limit or daily quota reached (see Retry-After)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` entries for these error statuses, so /docs shows the real error shape."""
+    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path."""
+    path = request.url.path
+    methods = {
+        m
+        for route in request.app.routes
+        if getattr(route, "path_regex", None) and route.path_regex.match(path)
+        for m in getattr(route, "methods", None) or ()
+    }
+    return sorted(methods)
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -41,7 +85,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         count_error(request, code)
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # Starlette lists one route's methods; a path may have several routes
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

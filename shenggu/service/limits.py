@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 
 from shenggu.audio import AudioTooLongError
 from shenggu.errors import ShengguError
-from shenggu.service.storage import usage
+from shenggu.service.storage import jobs, usage
 from shenggu.service.storage.models import utcnow
 from shenggu.service.storage.tenants import Principal
 
@@ -69,7 +69,9 @@ def check_audio(session, principal: Principal, seconds: float | None) -> None:
         )
     quota = principal.quota_seconds_per_day
     if quota is not None:
+        # Queued and running jobs count too, or a tenant could enqueue far more than its quota.
         used = usage.audio_seconds_today(session, principal.tenant_id)
+        used += jobs.pending_audio_seconds(session, principal.tenant_id)
         if used + seconds > quota:
             raise QuotaExceededError(
                 f"daily audio quota of {quota:.0f} s would be exceeded ({used:.0f} s used today)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import ENGINES, get_recognizer
@@ -13,7 +14,9 @@ from shenggu.errors import InvalidOptionError
 
 # OpenAI model names map to the default engine, so unmodified OpenAI clients work.
 OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
-TASKS = ("transcribe",)
+# Form-field types: FastAPI documents them as enums and answers 422 for anything else.
+LanguageField = Literal["zh", "en", "auto"]
+TaskField = Literal["transcribe"]
 
 
 @dataclass(frozen=True)

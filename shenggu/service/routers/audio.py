@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -12,18 +12,18 @@ from shenggu.asr.formats import render
 from shenggu.asr.registry import list_engines
 from shenggu.asr.types import Transcript
 from shenggu.audio import probe_duration
-from shenggu.errors import InvalidOptionError
 from shenggu.service.auth import current_principal
+from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.tasks import TranscribeRequest, run_transcription
+from shenggu.service.tasks import LanguageField, TranscribeRequest, run_transcription
 from shenggu.service.uploads import saved_upload
 
-router = APIRouter(prefix="/v1", tags=["audio"])
+router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 413, 415, 422, 429))
 
-RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
 
 
 @router.post("/audio/transcriptions", response_model=None)
@@ -32,21 +32,17 @@ async def create_transcription(
     file: Annotated[UploadFile, File(description="Audio or video file.")],
     principal: Annotated[Principal, Depends(current_principal)],
     model: Annotated[str, Form()] = "whisper-1",
-    language: Annotated[str | None, Form()] = None,
-    prompt: Annotated[str | None, Form()] = None,
-    response_format: Annotated[str, Form()] = "json",
+    language: Annotated[LanguageField, Form()] = "auto",
+    prompt: Annotated[str, Form()] = "",
+    response_format: Annotated[ResponseFormat, Form()] = "json",
     temperature: Annotated[float, Form()] = 0.0,
-    timestamp_granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
-    hotwords: Annotated[str | None, Form(description="Comma-separated names/terms to favour.")] = None,
+    timestamp_granularities: Annotated[
+        list[Literal["word", "segment"]] | None, Form(alias="timestamp_granularities[]")
+    ] = None,
+    hotwords: Annotated[str, Form(description="Comma-separated names/terms to favour.")] = "",
 ) -> Response:
     """Transcribe an uploaded file (multipart), answering in the requested format."""
-    if response_format not in RESPONSE_FORMATS:
-        raise InvalidOptionError(
-            f"unsupported response_format '{response_format}' (choose from: {', '.join(RESPONSE_FORMATS)})"
-        )
     granularities = set(timestamp_granularities or ["segment"])
-    if not granularities <= {"word", "segment"}:
-        raise InvalidOptionError("timestamp_granularities[] must be 'word' and/or 'segment'")
     task = TranscribeRequest.parse(model, language, prompt, hotwords)
     state = request.app.state
     state.rate_limiter.check(principal)

@@ -11,14 +11,15 @@ from starlette.concurrency import run_in_threadpool
 from shenggu.audio import probe_duration
 from shenggu.errors import InvalidOptionError
 from shenggu.service.auth import current_principal
+from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.storage import jobs
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.tasks import TASKS, TranscribeRequest
+from shenggu.service.tasks import LanguageField, TaskField, TranscribeRequest
 from shenggu.service.uploads import persist_upload
 from shenggu.service.worker import job_view
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
 
 def _check_callback(url: str | None) -> str | None:
@@ -32,16 +33,14 @@ async def create_job(
     request: Request,
     file: Annotated[UploadFile, File(description="Audio or video file.")],
     principal: Annotated[Principal, Depends(current_principal)],
-    task: Annotated[str, Form()] = "transcribe",
-    model: Annotated[str | None, Form()] = None,
-    language: Annotated[str | None, Form()] = None,
-    prompt: Annotated[str | None, Form()] = None,
-    hotwords: Annotated[str | None, Form()] = None,
-    callback_url: Annotated[str | None, Form()] = None,
+    task: Annotated[TaskField, Form()] = "transcribe",
+    model: Annotated[str, Form()] = "whisper-1",
+    language: Annotated[LanguageField, Form()] = "auto",
+    prompt: Annotated[str, Form()] = "",
+    hotwords: Annotated[str, Form(description="Comma-separated names/terms to favour.")] = "",
+    callback_url: Annotated[str, Form(description="http(s) URL that receives the finished job, signed.")] = "",
 ) -> JSONResponse:
     """Accept a job: 202 with its id once the upload is stored durably."""
-    if task not in TASKS:
-        raise InvalidOptionError(f"unknown task '{task}' (choose from: {', '.join(TASKS)})")
     options = TranscribeRequest.parse(model, language, prompt, hotwords).to_json()
     callback = _check_callback(callback_url)
     state = request.app.state
@@ -62,6 +61,7 @@ async def create_job(
                 stored.sha256,
                 file.filename or "",
                 callback,
+                seconds,
             )
     except BaseException:
         stored.path.unlink(missing_ok=True)
@@ -81,7 +81,7 @@ def list_jobs(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict:
     """The caller's jobs, newest first."""
     with request.app.state.db.session() as session:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shenggu.service.auth import admin_principal, current_principal
+from shenggu.service.errors import error_responses
 from shenggu.service.storage import tenants, usage
 from shenggu.service.storage.tenants import Principal
 
-router = APIRouter(prefix="/v1", tags=["tenants"])
+router = APIRouter(prefix="/v1", tags=["tenants"], responses=error_responses(400, 401, 403, 404, 422))
 
 
 @router.get("/usage")
@@ -38,6 +39,8 @@ def get_usage(
 
 class KeyRequest(BaseModel):
     """A new key for a (new or existing) tenant, with optional limits."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     tenant: str = Field(min_length=1, max_length=100)
     admin: bool = False

@@ -29,6 +29,7 @@ def create(
     upload_sha256: str,
     upload_name: str,
     callback_url: str | None,
+    audio_seconds: float | None = None,
 ) -> Job:
     """Insert a queued job (its upload is already on disk)."""
     job = Job(
@@ -41,6 +42,7 @@ def create(
         upload_sha256=upload_sha256,
         upload_name=upload_name,
         callback_url=callback_url,
+        audio_seconds=audio_seconds,
     )
     session.add(job)
     session.flush()
@@ -132,6 +134,16 @@ def release(session: Session, worker: str) -> int:
         .values(status="queued", lease_owner=None, lease_expires_at=None)
     )
     return released.rowcount
+
+
+def pending_audio_seconds(session: Session, tenant_id: int) -> float:
+    """Declared audio seconds of the tenant's queued and running jobs (already promised against its quota)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Job.audio_seconds), 0.0)).where(
+            Job.tenant_id == tenant_id, Job.status.in_(ACTIVE)
+        )
+    )
+    return float(total or 0.0)
 
 
 def queue_depth(session: Session) -> int:

@@ -72,6 +72,7 @@ class Job(Base):
     upload_path: Mapped[str] = mapped_column(String(500))
     upload_sha256: Mapped[str] = mapped_column(String(64))
     upload_name: Mapped[str] = mapped_column(String(300), default="")
+    audio_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # declared length, for quotas
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
