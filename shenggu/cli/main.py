@@ -193,6 +193,14 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by 
     typer.echo(f"revoked {key_id}")
 
 
+def _print_summary(summary: dict, out: Path) -> None:
+    """A benchmark's summary as JSON, then where its report is."""
+    import json
+
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    typer.echo(f"report: {out / 'report.html'}")
+
+
 @bench_app.command("asr")
 @friendly_errors
 def bench_asr(
@@ -205,13 +213,10 @@ def bench_asr(
     limit: Annotated[int | None, typer.Option(help="Only the first N clips.")] = None,
 ) -> None:
     """Accuracy (CER zh / WER en), RTF, load time and peak RSS on a manifest."""
-    import json
-
     from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
 
     summary = run_asr_bench(AsrBenchConfig(manifest, out, engine, model_dir, baseline, not no_correct, limit))
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    typer.echo(f"report: {out / 'report.html'}")
+    _print_summary(summary, out)
 
 
 @bench_app.command("asr-long")
@@ -224,8 +229,6 @@ def bench_asr_long(
     language: Annotated[str, typer.Option(help="Language of the long recording.")] = "zh",
 ) -> None:
     """RTF and peak RSS on long recordings (each run in a fresh process)."""
-    import json
-
     from shenggu.bench.long_audio import LongBenchConfig, run_long_bench
 
     config = LongBenchConfig(
@@ -236,8 +239,7 @@ def bench_asr_long(
         threads=[int(t) for t in threads.split(",")],
     )
     summary = run_long_bench(config)
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    typer.echo(f"report: {out / 'report.html'}")
+    _print_summary(summary, out)
 
 
 @bench_app.command("load")
@@ -255,8 +257,6 @@ def bench_load(
     timeout: Annotated[float, typer.Option(help="Timeout of each request, in seconds.")] = 120.0,
 ) -> None:
     """Throughput, latency and rate limiting of a running server under concurrent clients."""
-    import json
-
     from shenggu.bench.load import LoadBenchConfig, run_load_bench
 
     config = LoadBenchConfig(
@@ -270,8 +270,7 @@ def bench_load(
         timeout_s=timeout,
     )
     summary = run_load_bench(config)
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    typer.echo(f"report: {out / 'report.html'}")
+    _print_summary(summary, out)
 
 
 def main() -> None:
