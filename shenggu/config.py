@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         30.0, description="A running job returns to the queue this long after its worker died."
     )
+    max_streams: int = Field(8, description="Concurrent WebSocket streams; one more is refused with an error.")
+    stream_idle_seconds: float = Field(30.0, description="A stream that sends nothing this long is closed.")
     callback_max_attempts: int = Field(8, description="Deliveries tried per job callback before giving up.")
     preload_models: bool = Field(True, description="Load the default models in the background at start-up.")
     log_format: str = Field("console", description="'console' or 'json'.")

@@ -98,9 +98,9 @@ def transcribe(
             language = recognizer.detect_language(audios[0])[0]
             if language not in SUPPORTED_LANGUAGES:
                 language = "en"
-        results = recognizer.decode_chunks(audios, _decode_options(options, language))
+        results = recognizer.decode_chunks(audios, decode_options_for(options, language))
         for window, result in zip(batch, results, strict=True):
-            segments.extend(_window_segments(window, result, language, options))
+            segments.extend(window_segments(window, result, language, options))
         buffer.drop_before(batch[-1].end)
         batch.clear()
         if progress and total:
@@ -124,7 +124,8 @@ def transcribe(
     return Transcript(text=text, language=language, duration=duration, segments=segments)
 
 
-def _decode_options(options: TranscribeOptions, language: str) -> DecodeOptions:
+def decode_options_for(options: TranscribeOptions, language: str) -> DecodeOptions:
+    """Engine options for final decoding of one language, with the per-chunk clean-up hook."""
     return DecodeOptions(
         language=language,
         beam_size=options.beam_size,
@@ -152,7 +153,7 @@ def _refine(options: TranscribeOptions, language: str, result: ChunkResult, scor
         correct_words(decoded.words, hotwords=options.hotwords, scorer=scorer)
 
 
-def _window_segments(window: Window, result: ChunkResult, language: str, options: TranscribeOptions) -> list[Segment]:
+def window_segments(window: Window, result: ChunkResult, language: str, options: TranscribeOptions) -> list[Segment]:
     """Map a decoded window back to original times and cut it into output segments."""
     words = result.segments[0].words
     if not words:
@@ -182,4 +183,4 @@ def _split_words(words: list[Word], boundaries: list[float]) -> list[list[Word]]
     return groups
 
 
-__all__ = ["SUPPORTED_LANGUAGES", "TranscribeOptions", "transcribe"]
+__all__ = ["SUPPORTED_LANGUAGES", "TranscribeOptions", "decode_options_for", "transcribe", "window_segments"]

@@ -57,6 +57,11 @@ class SherpaOnnxRecognizer:
             raise ModelError(f"sherpa-onnx could not load {model}: {exc}".splitlines()[0]) from exc
         self._lock = threading.Lock()
 
+    @property
+    def busy(self) -> bool:
+        """Whether a decode holds the model right now."""
+        return self._lock.locked()
+
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """These models are Mandarin-first; report zh."""
         return "zh", 1.0

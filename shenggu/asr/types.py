@@ -98,6 +98,11 @@ class Recognizer(Protocol):
 
     name: str
 
+    @property
+    def busy(self) -> bool:
+        """Whether a decode is running right now (streams skip optional work then)."""
+        ...
+
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """Return the most likely language code of the audio and its probability."""
         ...

@@ -50,6 +50,11 @@ class WhisperRecognizer:
         self._lock = threading.Lock()  # CTranslate2 with one worker runs one call at a time anyway
 
     @property
+    def busy(self) -> bool:
+        """Whether a decode holds the model right now."""
+        return self._lock.locked()
+
+    @property
     def languages(self) -> list[str]:
         """Language codes this model can transcribe."""
         return list(self._model.supported_languages) if self.multilingual else ["en"]

@@ -130,6 +130,13 @@ class StreamingVad:
         """Audio time consumed so far."""
         return self._frame_index * FRAME / SAMPLE_RATE
 
+    @property
+    def open_start(self) -> float | None:
+        """Start (with pre-roll) of the speech segment still open, in seconds; None in silence."""
+        if self._start is None:
+            return None
+        return max(self._start - self._pad, self._last_end_padded, 0) * FRAME / SAMPLE_RATE
+
     def accept(self, samples: np.ndarray) -> list[SpeechSegment]:
         """Consume more 16 kHz float32 samples; return the segments that this input closed."""
         audio = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32).reshape(-1)])

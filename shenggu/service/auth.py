@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from shenggu.errors import ShengguError
 from shenggu.service.storage import tenants
@@ -25,7 +26,7 @@ class ForbiddenError(ShengguError):
     http_status = 403
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -35,6 +36,13 @@ def _bearer(request: Request) -> str | None:
 
 def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller's principal, or 401."""
+    principal = authenticate_key(request)
+    request.state.principal = principal
+    return principal
+
+
+def authenticate_key(request: HTTPConnection) -> Principal:
+    """The principal of an HTTP request or WebSocket, from its key (or dev mode); raises UnauthorizedError."""
     state = request.app.state
     key = _bearer(request)
     principal = None
@@ -48,7 +56,6 @@ def current_principal(request: Request) -> Principal:
         raise UnauthorizedError("missing API key: send 'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"})
     if principal is None:
         raise UnauthorizedError("invalid or revoked API key", {"WWW-Authenticate": "Bearer"})
-    request.state.principal = principal
     return principal
 
 

@@ -1,0 +1,178 @@
+"""Streaming recognition over WebSocket: ``/v1/audio/stream`` (protocol in the README).
+
+The client sends binary PCM frames and finally ``{"type": "end"}``; the server answers with ``partial`` and
+``final`` messages, then ``done``. Every fault ends with an ``error`` message and a WebSocket close code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import numpy as np
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from shenggu.asr.registry import get_recognizer
+from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
+from shenggu.errors import ShengguError
+from shenggu.logs import get_logger
+from shenggu.service.auth import UnauthorizedError, authenticate_key
+from shenggu.service.limits import check_audio
+from shenggu.service.observability import add_audio_seconds
+from shenggu.service.storage import usage
+
+router = APIRouter(tags=["stream"])
+log = get_logger("shenggu.stream")
+
+MAX_MESSAGE_BYTES = 1 << 20
+_CLOSE_POLICY, _CLOSE_TOO_BIG, _CLOSE_ERROR, _CLOSE_TRY_LATER = 1008, 1009, 1011, 1013
+
+
+class StreamError(ShengguError):
+    """A protocol problem on a stream (bad frame, bad parameter, idle...)."""
+
+    code = "bad_stream"
+    http_status = 400
+
+
+class StreamSlots:
+    """At most ``limit`` concurrent streams per server: one more is refused instead of slowing everyone."""
+
+    def __init__(self, limit: int) -> None:
+        self._semaphore = threading.BoundedSemaphore(limit)
+
+    def acquire(self) -> bool:
+        """Take a slot if one is free."""
+        return self._semaphore.acquire(blocking=False)
+
+    def release(self) -> None:
+        """Give a slot back."""
+        self._semaphore.release()
+
+
+def _resampler(sample_rate: int):
+    if sample_rate == 16000:
+        return None
+    import soxr
+
+    return soxr.ResampleStream(sample_rate, 16000, 1, dtype="float32")
+
+
+def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
+    params = websocket.query_params
+    if params.get("format", "pcm_s16le") != "pcm_s16le":
+        raise StreamError("format must be pcm_s16le (raw 16-bit little-endian mono PCM)")
+    try:
+        sample_rate = int(params.get("sample_rate", "16000"))
+    except ValueError:
+        raise StreamError("sample_rate must be an integer") from None
+    if not 8000 <= sample_rate <= 48000:
+        raise StreamError("sample_rate must be between 8000 and 48000")
+    hotwords = [w.strip() for w in params.get("hotwords", "").replace("，", ",").split(",") if w.strip()]
+    end_silence = int(params.get("end_silence_ms", "500")) if params.get("end_silence_ms", "").isdigit() else 500
+    return StreamOptions(
+        language=params.get("language") or None, hotwords=hotwords, end_silence_ms=end_silence
+    ), sample_rate
+
+
+async def _send_event(websocket: WebSocket, event: Partial | Final) -> None:
+    if isinstance(event, Partial):
+        await websocket.send_json({"type": "partial", "text": event.text, "start": event.start})
+        return
+    segment = event.segment
+    data = {
+        "type": "final",
+        "text": segment.text,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "words": [
+            {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word, "probability": round(w.probability, 4)}
+            for w in segment.words
+        ],
+    }
+    await websocket.send_json(data)
+
+
+async def _fail(websocket: WebSocket, code: str, message: str, close_code: int) -> None:
+    try:
+        await websocket.send_json({"type": "error", "code": code, "message": message})
+        await websocket.close(close_code)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client is gone already
+
+
+@router.websocket("/v1/audio/stream")
+async def stream(websocket: WebSocket) -> None:
+    """Recognize a live audio stream (see the module docstring and the README for the protocol)."""
+    await websocket.accept()
+    state = websocket.app.state
+    try:
+        principal = await run_in_threadpool(authenticate_key, websocket)
+        options, sample_rate = _options(websocket)
+        with state.db.session() as session:
+            check_audio(session, principal, 1.0)
+    except ShengguError as exc:
+        close = _CLOSE_POLICY if isinstance(exc, UnauthorizedError | StreamError) else _CLOSE_TRY_LATER
+        await _fail(websocket, exc.code, exc.message, close)
+        return
+    if not state.stream_slots.acquire():
+        await _fail(websocket, "too_many_streams", "the server is at its stream limit; retry later", _CLOSE_TRY_LATER)
+        return
+    session_audio = 0.0
+    try:
+        recognizer = await run_in_threadpool(get_recognizer)
+        session = StreamingSession(recognizer, options)
+        session_audio = await _serve(websocket, session, _resampler(sample_rate), state.settings.stream_idle_seconds)
+    except ShengguError as exc:
+        await _fail(websocket, exc.code, exc.message, _CLOSE_POLICY)
+    except WebSocketDisconnect:
+        log.info("stream client left", tenant=principal.tenant_name)
+    except Exception:
+        log.exception("stream failed")
+        await _fail(websocket, "internal_error", "internal error; the server log has details", _CLOSE_ERROR)
+    finally:
+        state.stream_slots.release()
+        if session_audio:
+            with state.db.session() as db_session:
+                usage.record(db_session, principal.tenant_id, "stream", session_audio)
+            add_audio_seconds(websocket, "stream", session_audio)
+
+
+async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idle_seconds: float) -> float:
+    """The receive loop; returns the audio seconds processed."""
+    while True:
+        try:
+            message = await asyncio.wait_for(websocket.receive(), timeout=idle_seconds)
+        except TimeoutError:
+            raise StreamError(f"no data for {idle_seconds:.0f} s; closing the idle stream") from None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        data, text = message.get("bytes"), message.get("text")
+        if data is not None:
+            await _audio(websocket, session, resampler, data)
+        elif text is not None:
+            try:
+                command = json.loads(text)
+            except json.JSONDecodeError:
+                raise StreamError('text messages must be JSON, e.g. {"type": "end"}') from None
+            if not isinstance(command, dict) or command.get("type") != "end":
+                raise StreamError('the only text message is {"type": "end"}')
+            for event in await run_in_threadpool(session.finish):
+                await _send_event(websocket, event)
+            await websocket.send_json({"type": "done"})
+            await websocket.close(1000)
+            return session.audio_seconds
+
+
+async def _audio(websocket: WebSocket, session: StreamingSession, resampler, data: bytes) -> None:
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise StreamError(f"audio frames must be at most {MAX_MESSAGE_BYTES >> 20} MiB")
+    if len(data) % 2:
+        raise StreamError("pcm_s16le frames must hold whole 16-bit samples (an even number of bytes)")
+    samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+    if resampler is not None:
+        samples = resampler.resample_chunk(samples)
+    for event in await run_in_threadpool(session.accept, samples):
+        await _send_event(websocket, event)
