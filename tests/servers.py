@@ -1,26 +1,22 @@
-"""A real uvicorn server on a free loopback port, for tests."""
+"""Real servers on free loopback ports, for tests (the in-process one is the benchmarks' own)."""
 
 from __future__ import annotations
 
-import socket
-import threading
+import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
-import uvicorn
 
+from shenggu.bench.local_server import free_port, serving
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port", "running_server", "wait_until_up"]
+
+# Tests serve apps whose models are loaded by fixtures, so liveness is enough to start.
+running_server = functools.partial(serving, ready_path="/health", timeout_s=60.0)
 
 
 def wait_until_up(base: str, timeout: float = 60.0) -> None:
-    """Poll ``/health`` until the server answers."""
+    """Poll ``/health`` of a server in another process until it answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -30,19 +26,3 @@ def wait_until_up(base: str, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"server at {base} did not come up")
-
-
-@contextmanager
-def running_server(app) -> Iterator[str]:
-    """Serve ``app`` in a thread (lifespan included) and yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    wait_until_up(base)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
