@@ -79,6 +79,9 @@ class DecodeOptions:
     hotwords: Sequence[str] = ()
     initial_prompt: str | None = None
     word_timestamps: bool = True
+    # Encode only as much audio context as the chunks need (not Whisper's full 30 s): several times cheaper,
+    # somewhat less accurate; for streaming partials.
+    compact: bool = False
     # Edits each chunk's result in place (script conversion, corrections), given a scorer of alternative texts
     # against that chunk's audio when the engine can provide one. Every engine calls it once per chunk.
     refine: Callable[[ChunkResult, TextScorer | None], None] | None = None

@@ -66,10 +66,13 @@ class WhisperRecognizer:
             return Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
         return Tokenizer(self._model.hf_tokenizer, False)
 
-    def _features(self, chunks: Sequence[np.ndarray]) -> np.ndarray:
+    def _features(self, chunks: Sequence[np.ndarray], compact: bool = False) -> np.ndarray:
         from faster_whisper.audio import pad_or_trim
 
-        feats = [pad_or_trim(self._model.feature_extractor(chunk)[..., :-1]) for chunk in chunks]
+        frames = 3000
+        if compact:  # the longest chunk plus a second, in whole seconds (100 frames each)
+            frames = min(3000, 100 * (int(max(len(c) for c in chunks) / 16000) + 2))
+        feats = [pad_or_trim(self._model.feature_extractor(chunk)[..., :-1], frames) for chunk in chunks]
         return np.stack(feats).astype(np.float32)
 
     def _check_language(self, language: str | None) -> None:
@@ -92,7 +95,7 @@ class WhisperRecognizer:
             return []
         self._check_language(options.language)
         with self._lock:
-            encoder_output = self._model.encode(self._features(chunks))
+            encoder_output = self._model.encode(self._features(chunks, options.compact))
             languages = self._languages_for(encoder_output, len(chunks), options.language)
             prompts = [self._prompt(lang[0], options.initial_prompt) for lang in languages]
             decoded = self._generate(encoder_output, prompts, options)
