@@ -29,11 +29,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import jiwer
 
 from shenggu.errors import InvalidOptionError
+from shenggu.nlp.chinese import to_simplified
 
 # --------------------------------------------------------------------------------------------------------
 # Error counts
@@ -156,14 +156,6 @@ _ZH_NUMERAL_CHARS = "零一二三四五六七八九十百千万亿点"
 _ZH_MAX_CARDINAL_DIGITS = 9
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Callable[[str], str]:
-    """The OpenCC traditional→simplified converter (built once: loading its dictionaries is slow)."""
-    import opencc
-
-    return opencc.OpenCC("t2s").convert
-
-
 def _zh_digit_by_digit(digits: str) -> str:
     return "".join(_ZH_DIGITS[int(d)] for d in digits)
 
@@ -242,7 +234,7 @@ def _zh_numbers(text: str) -> str:
 
 def normalize_zh(text: str) -> str:
     """Normalize Mandarin text for CER (see the module docstring); returns a string without spaces."""
-    text = _t2s()(unicodedata.normalize("NFKC", text)).lower()
+    text = to_simplified(unicodedata.normalize("NFKC", text)).lower()
     return _keep_letters_digits(_zh_numbers(text), "")
 
 
