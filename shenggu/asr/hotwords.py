@@ -16,6 +16,12 @@ from shenggu.nlp.chinese import to_simplified
 Hypothesis = tuple[list[int], float]  # token ids and score
 
 
+def split_hotwords(hotwords: str | Sequence[str]) -> list[str]:
+    """Hotwords given as a list, comma-separated (ASCII or full-width commas), or both; blanks dropped."""
+    items = [hotwords] if isinstance(hotwords, str) else hotwords
+    return [w.strip() for item in items for w in item.replace("，", ",").split(",") if w.strip()]
+
+
 def _normalized(text: str) -> str:
     return to_simplified(text).lower().replace(" ", "")
 

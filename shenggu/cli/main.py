@@ -70,14 +70,14 @@ def transcribe(
     from tqdm import tqdm
 
     from shenggu.asr.formats import check_format, render
+    from shenggu.asr.hotwords import split_hotwords
     from shenggu.asr.pipeline import TranscribeOptions
     from shenggu.asr.pipeline import transcribe as run
     from shenggu.asr.registry import get_recognizer
 
-    words = [w for item in hotwords or [] for w in item.replace("，", ",").split(",") if w.strip()]
     options = TranscribeOptions(
         language=language,
-        hotwords=[w.strip() for w in words],
+        hotwords=split_hotwords(hotwords or []),
         initial_prompt=prompt,
         beam_size=beam_size,
         correct=not no_correct,

@@ -36,6 +36,7 @@ import numpy as np
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus, InvalidURI, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from shenggu.asr.hotwords import split_hotwords
 from shenggu.errors import InvalidOptionError, ShengguError
 
 STREAM_PATH = "/v1/audio/stream"
@@ -280,11 +281,6 @@ def stream_url(url: str, language: str, sample_rate: int, hotwords: Sequence[str
         params["hotwords"] = ",".join(hotwords)
     path = parts.path if parts.path not in ("", "/") else STREAM_PATH
     return urllib.parse.urlunsplit((scheme, parts.netloc, path, urllib.parse.urlencode(params), ""))
-
-
-def split_hotwords(hotwords: Sequence[str]) -> list[str]:
-    """Hotwords given as a list, comma-separated (ASCII or full-width commas), or both; blanks dropped."""
-    return [w.strip() for item in hotwords for w in item.replace("，", ",").split(",") if w.strip()]
 
 
 def pcm16_bytes(samples: np.ndarray | bytes | bytearray | memoryview) -> bytes:

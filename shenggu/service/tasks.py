@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from shenggu.asr.hotwords import split_hotwords
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import ENGINES, get_recognizer
 from shenggu.asr.types import Transcript
@@ -31,9 +32,7 @@ class TranscribeRequest:
     @classmethod
     def parse(cls, model: str | None, language: str | None, prompt: str | None, hotwords: str | list | None):
         """Validate raw request fields (raises InvalidOptionError)."""
-        if isinstance(hotwords, str):
-            hotwords = hotwords.replace("，", ",").split(",")
-        words = tuple(w.strip() for w in hotwords or () if w and w.strip())
+        words = tuple(split_hotwords(hotwords or ()))
         request = cls(engine_name(model), language or None, prompt or None, words)
         request.options()  # validates language
         return request

@@ -14,6 +14,7 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from shenggu.asr.hotwords import split_hotwords
 from shenggu.asr.registry import get_recognizer
 from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
 from shenggu.errors import ShengguError
@@ -70,7 +71,7 @@ def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
         raise StreamError("sample_rate must be an integer") from None
     if not 8000 <= sample_rate <= 48000:
         raise StreamError("sample_rate must be between 8000 and 48000")
-    hotwords = [w.strip() for w in params.get("hotwords", "").replace("，", ",").split(",") if w.strip()]
+    hotwords = split_hotwords(params.get("hotwords", ""))
     end_silence = int(params.get("end_silence_ms", "500")) if params.get("end_silence_ms", "").isdigit() else 500
     return StreamOptions(
         language=params.get("language") or None, hotwords=hotwords, end_silence_ms=end_silence
