@@ -20,11 +20,11 @@ import numpy as np
 from shenggu.asr.pipeline import SUPPORTED_LANGUAGES, TranscribeOptions, decode_options_for, window_segments
 from shenggu.asr.types import DecodeOptions, Recognizer, Segment
 from shenggu.asr.windows import AudioBuffer, Window
+from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.chinese import to_simplified
 
-SAMPLE_RATE = 16000
 _LEAD_SECONDS = 1.0  # leading context before a sentence, as in file mode
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.vad import SpeechSegment
-
-SAMPLE_RATE = 16000
 
 
 @dataclass

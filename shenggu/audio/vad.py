@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.lazy import once
 
-SAMPLE_RATE = 16000
 FRAME = 512  # samples per VAD frame (32 ms at 16 kHz)
 _CONTEXT = 64  # samples of the previous frame the v6 model expects in front of each frame
 

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shenggu.audio import decode_audio
+from shenggu.audio import SAMPLE_RATE, decode_audio
 from shenggu.bench.manifest import load_manifest
 from shenggu.bench.report import bar_plot, write_html_report, write_results
-
-SAMPLE_RATE = 16000
 
 
 @dataclass
