@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     asr_engine: str = Field("whisper-base", description="Default ASR engine name (see `shenggu engines`).")
     asr_model_dir: Path | None = Field(None, description="A user model directory that overrides the engine's.")
     cpu_threads: int = Field(0, description="Threads per model; 0 means all cores.")
-    asr_batch_size: int = Field(4, description="Speech chunks decoded together in one batch.")
+    asr_batch_size: int = Field(
+        1, description="Speech windows per engine call; each ASR worker decodes one call at a time."
+    )
     max_upload_mb: int = Field(512, description="Largest accepted upload for the HTTP API.")
     data_dir: Path = Field(Path("data"), description="Embedded database and accepted uploads.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")

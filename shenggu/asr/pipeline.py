@@ -7,7 +7,9 @@ however long the recording is. Windows are decoded ``batch_size`` at a time.
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,30 +91,41 @@ def transcribe(
     language = options.language
     segments: list[Segment] = []
     batch: list[Window] = []
+    in_flight: deque[tuple[list[Window], Future[list[ChunkResult]]]] = deque()
     found_speech = False
 
-    def run_batch() -> None:
+    def submit(pool: ThreadPoolExecutor) -> None:
         nonlocal language
         audios = [buffer.slice(w.start, w.end) for w in batch]
         if language is None:
             language = recognizer.detect_language(audios[0])[0]
             if language not in SUPPORTED_LANGUAGES:
                 language = "en"
-        results = recognizer.decode_chunks(audios, decode_options_for(options, language))
-        for window, result in zip(batch, results, strict=True):
-            segments.extend(window_segments(window, result, language, options))
-        buffer.drop_before(batch[-1].end)
+        decoding = pool.submit(recognizer.decode_chunks, audios, decode_options_for(options, language))
+        in_flight.append((list(batch), decoding))
         batch.clear()
+
+    def collect_oldest() -> None:
+        windows, future = in_flight.popleft()
+        for window, result in zip(windows, future.result(), strict=True):
+            segments.extend(window_segments(window, result, language or "zh", options))
+        buffer.drop_before(windows[-1].end)  # batches in flight hold their own slices
         if progress and total:
             progress(min(vad.processed_seconds / total, 1.0))
 
-    for window in group_windows(_speech_stream(source, vad, buffer, name)):
-        found_speech = True
-        batch.append(window)
-        if len(batch) >= options.batch_size:
-            run_batch()
-    if batch:
-        run_batch()
+    # One batch per engine worker in flight; results are collected in order, so memory stays bounded.
+    with ThreadPoolExecutor(max_workers=recognizer.workers, thread_name_prefix="asr-batch") as pool:
+        for window in group_windows(_speech_stream(source, vad, buffer, name)):
+            found_speech = True
+            batch.append(window)
+            if len(batch) >= options.batch_size:
+                if len(in_flight) >= recognizer.workers:
+                    collect_oldest()
+                submit(pool)
+        if batch:
+            submit(pool)
+        while in_flight:
+            collect_oldest()
     duration = buffer.end_sample / 16000
     if not found_speech:
         raise SilentAudioError(f"no speech found in {name or 'the audio'} ({duration:.1f} s of silence or noise)")

@@ -7,12 +7,12 @@ on a model directory the operator brings. The directory must hold ``tokens.txt``
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from shenggu.asr.slots import DecodeSlots
 from shenggu.asr.types import ChunkResult, DecodeOptions, Segment
 from shenggu.errors import ModelError
 
@@ -55,12 +55,18 @@ class SherpaOnnxRecognizer:
             self._recognizer = factory(model=str(model), tokens=str(tokens), num_threads=threads)
         except Exception as exc:  # sherpa-onnx raises plain RuntimeError on bad files
             raise ModelError(f"sherpa-onnx could not load {model}: {exc}".splitlines()[0]) from exc
-        self._lock = threading.Lock()
+        self.workers = 1
+        self._slots = DecodeSlots(1)
 
     @property
     def busy(self) -> bool:
         """Whether a decode holds the model right now."""
-        return self._lock.locked()
+        return self._slots.busy
+
+    @property
+    def idle(self) -> bool:
+        """Whether no decode is running."""
+        return self._slots.idle
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """These models are Mandarin-first; report zh."""
@@ -69,7 +75,7 @@ class SherpaOnnxRecognizer:
     def decode_chunks(self, chunks: Sequence[np.ndarray], options: DecodeOptions) -> list[ChunkResult]:
         """Decode each chunk; these models give text without word timings, so one segment per chunk."""
         results = []
-        with self._lock:
+        with self._slots.hold():
             streams = []
             for chunk in chunks:
                 stream = self._recognizer.create_stream()

@@ -79,9 +79,9 @@ class DecodeOptions:
     hotwords: Sequence[str] = ()
     initial_prompt: str | None = None
     word_timestamps: bool = True
-    # Encode only as much audio context as the chunks need (not Whisper's full 30 s): several times cheaper,
-    # somewhat less accurate; for streaming partials.
-    compact: bool = False
+    # Seconds of encoder context (Whisper's window is 30 s; shorter is several times cheaper: self-attention is
+    # quadratic). The context is never shorter than the longest chunk plus 2 s.
+    context_s: float = 30.0
     # Edits each chunk's result in place (script conversion, corrections), given a scorer of alternative texts
     # against that chunk's audio when the engine can provide one. Every engine calls it once per chunk.
     refine: Callable[[ChunkResult, TextScorer | None], None] | None = None
@@ -100,10 +100,17 @@ class Recognizer(Protocol):
     """An ASR engine: turns short speech chunks (≤ 30 s, 16 kHz mono float32) into text with timings."""
 
     name: str
+    workers: int
+    """How many ``decode_chunks`` calls run in parallel (more calls wait for a free worker)."""
 
     @property
     def busy(self) -> bool:
-        """Whether a decode is running right now (streams skip optional work then)."""
+        """Whether every worker is decoding right now (a new call would wait)."""
+        ...
+
+    @property
+    def idle(self) -> bool:
+        """Whether no decode is running (streams do optional work, such as partials, only then)."""
         ...
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:

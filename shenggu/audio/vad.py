@@ -33,11 +33,19 @@ class VadOptions:
     min_silence_ms: int = 500
     speech_pad_ms: int = 300
     max_speech_s: float = 28.0
+    # A segment with less speech than this (a lone 对 or "yes") closes only after ``short_silence_ms``: Whisper
+    # misreads such fragments alone, and they are usually the start of a longer sentence. 0: no special case.
+    short_speech_ms: int = 0
+    short_silence_ms: int = 1200
+    # A segment with more speech than this closes after only ``long_silence_ms``: a stream's long sentence is cut
+    # at its next breath rather than at ``max_speech_s``, many seconds later. 0: no special case.
+    long_speech_s: float = 0.0
+    long_silence_ms: int = 200
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("VAD threshold must be between 0 and 1")
-        if self.speech_pad_ms < 0 or self.min_silence_ms < 0 or self.min_speech_ms < 0:
+        if min(self.speech_pad_ms, self.min_silence_ms, self.min_speech_ms, self.short_speech_ms) < 0:
             raise ValueError("VAD durations must not be negative")
 
 
@@ -117,6 +125,10 @@ class StreamingVad:
         ms_to_frames = SAMPLE_RATE / 1000 / FRAME
         self._min_silence = max(1, round(self.options.min_silence_ms * ms_to_frames))
         self._min_speech = round(self.options.min_speech_ms * ms_to_frames)
+        self._short_speech = round(self.options.short_speech_ms * ms_to_frames)
+        self._short_silence = max(self._min_silence, round(self.options.short_silence_ms * ms_to_frames))
+        self._long_speech = int(self.options.long_speech_s * SAMPLE_RATE / FRAME) or None
+        self._long_silence = max(1, min(self._min_silence, round(self.options.long_silence_ms * ms_to_frames)))
         self._pad = round(self.options.speech_pad_ms * ms_to_frames)
         self._max_speech = int(self.options.max_speech_s * SAMPLE_RATE / FRAME) - 2 * self._pad
         self._short_pause = max(1, round(100 * ms_to_frames))  # a pause where a too-long segment may be cut
@@ -136,6 +148,20 @@ class StreamingVad:
         if self._start is None:
             return None
         return max(self._start - self._pad, self._last_end_padded, 0) * FRAME / SAMPLE_RATE
+
+    @property
+    def open_silence_start(self) -> float | None:
+        """Where the silence that may end the open segment began, in seconds; None in speech or outside one.
+
+        A segment that closes on this silence ends at this time plus the post-roll."""
+        if self._start is None or self._silence_start is None:
+            return None
+        return self._silence_start * FRAME / SAMPLE_RATE
+
+    @property
+    def pad_seconds(self) -> float:
+        """The pre-roll and post-roll added around segments, in seconds."""
+        return self._pad * FRAME / SAMPLE_RATE
 
     def accept(self, samples: np.ndarray) -> list[SpeechSegment]:
         """Consume more 16 kHz float32 samples; return the segments that this input closed."""
@@ -173,7 +199,7 @@ class StreamingVad:
             self._silence_start = None
         elif prob < self._neg and self._silence_start is None:
             self._silence_start = i
-        if self._silence_start is not None and i + 1 - self._silence_start >= self._min_silence:
+        if self._silence_start is not None and i + 1 - self._silence_start >= self._silence_needed():
             return self._close(self._start, self._silence_start)
         if i + 1 - self._start > self._max_speech:
             cut = self._last_pause if self._last_pause and self._last_pause > self._start else i + 1
@@ -182,6 +208,15 @@ class StreamingVad:
             self._start, self._silence_start, self._last_pause = cut, None, None
             return segment
         return None
+
+    def _silence_needed(self) -> int:
+        """Frames of silence that close the open segment, given how much speech it holds."""
+        speech = (self._silence_start or 0) - (self._start or 0)
+        if speech < self._short_speech:
+            return self._short_silence
+        if self._long_speech is not None and speech > self._long_speech:
+            return self._long_silence
+        return self._min_silence
 
     def _close(self, start: int, end: int, final: bool = False) -> SpeechSegment | None:
         self._start, self._silence_start, self._last_pause = None, None, None

@@ -188,3 +188,17 @@ def scatter_plot(x: Sequence[float], y: Sequence[float], title: str, xlabel: str
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     return Figure.from_matplotlib(title, fig)
+
+
+def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], title: str, xlabel: str, ylabel: str) -> Figure:
+    """One line per named series over the same ``x`` (e.g. memory over the minutes of a stream)."""
+    fig, ax = _new_axes()
+    for name, y in series.items():
+        ax.plot(x, y, marker=".", label=name)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend()
+    return Figure.from_matplotlib(title, fig)

@@ -122,6 +122,14 @@ def _server_url(config: StreamBenchConfig) -> Iterator[str]:
     if config.url:
         yield config.url
         return
+    with local_stream_server(config.ready_timeout_s) as base:
+        yield base
+
+
+@contextmanager
+def local_stream_server(ready_timeout_s: float = 600.0) -> Iterator[str]:
+    """A development server in this process on loopback (no job workers, a temporary data directory), once
+    ``/ready`` answers 200; yields its base URL."""
     from shenggu.bench.local_server import serving
     from shenggu.config import Settings
     from shenggu.service.app import create_app
@@ -131,7 +139,7 @@ def _server_url(config: StreamBenchConfig) -> Iterator[str]:
         settings = Settings(
             dev_mode=True, job_workers=0, data_dir=Path(data_dir), database_url=None, preload_models=True
         )
-        with serving(create_app(settings), "/ready", config.ready_timeout_s) as base:
+        with serving(create_app(settings), "/ready", ready_timeout_s) as base:
             yield base
 
 

@@ -314,6 +314,22 @@ def bench_stream(
     _print_summary(summary, out)
 
 
+@bench_app.command("stream-soak")
+@friendly_errors
+def bench_stream_soak(
+    manifest: Annotated[Path, typer.Option(help="Manifest TSV whose Mandarin asr clips are streamed in a loop.")],
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    minutes: Annotated[float, typer.Option(help="Minutes of audio to stream on one connection.")] = 60.0,
+    speed: Annotated[float, typer.Option(help="Times real time (1 = a live microphone).")] = 1.0,
+    sample_every_s: Annotated[float, typer.Option(help="Seconds of audio between memory samples.")] = 30.0,
+) -> None:
+    """One long stream through a server started here: its memory over time (must stay flat)."""
+    from shenggu.bench.soak import SoakConfig, run_soak
+
+    summary = run_soak(SoakConfig(manifest, out, minutes, speed, sample_every_s))
+    _print_summary(summary, out)
+
+
 def main() -> None:
     """Entry point for ``python -m shenggu``."""
     app()

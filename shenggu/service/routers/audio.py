@@ -18,7 +18,7 @@ from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.tasks import LanguageField, TranscribeRequest, run_transcription
+from shenggu.service.tasks import HotwordListsField, HotwordsField, LanguageField, TranscribeRequest, run_transcription
 from shenggu.service.uploads import saved_upload
 
 router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 413, 415, 422, 429))
@@ -39,12 +39,15 @@ async def create_transcription(
     timestamp_granularities: Annotated[
         list[Literal["word", "segment"]] | None, Form(alias="timestamp_granularities[]")
     ] = None,
-    hotwords: Annotated[str, Form(description="Comma-separated names/terms to favour.")] = "",
+    hotwords: HotwordsField = "",
+    hotword_lists: HotwordListsField = "",
 ) -> Response:
     """Transcribe an uploaded file (multipart), answering in the requested format."""
     granularities = set(timestamp_granularities or ["segment"])
-    task = TranscribeRequest.parse(model, language, prompt, hotwords)
     state = request.app.state
+    with state.db.session() as session:
+        parsed = TranscribeRequest.parse(model, language, prompt, hotwords)
+        task = parsed.with_stored_hotwords(session, principal.tenant_id, hotword_lists)
     state.rate_limiter.check(principal)
     with saved_upload(file, state.settings.max_upload_mb << 20) as path:
         seconds = await run_in_threadpool(probe_duration, path)

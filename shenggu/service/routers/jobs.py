@@ -15,7 +15,7 @@ from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.storage import jobs
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.tasks import LanguageField, TaskField, TranscribeRequest
+from shenggu.service.tasks import HotwordListsField, HotwordsField, LanguageField, TaskField, TranscribeRequest
 from shenggu.service.uploads import persist_upload
 from shenggu.service.worker import job_view
 
@@ -37,13 +37,16 @@ async def create_job(
     model: Annotated[str, Form()] = "whisper-1",
     language: Annotated[LanguageField, Form()] = "auto",
     prompt: Annotated[str, Form()] = "",
-    hotwords: Annotated[str, Form(description="Comma-separated names/terms to favour.")] = "",
+    hotwords: HotwordsField = "",
+    hotword_lists: HotwordListsField = "",
     callback_url: Annotated[str, Form(description="http(s) URL that receives the finished job, signed.")] = "",
 ) -> JSONResponse:
     """Accept a job: 202 with its id once the upload is stored durably."""
-    options = TranscribeRequest.parse(model, language, prompt, hotwords).to_json()
-    callback = _check_callback(callback_url)
     state = request.app.state
+    with state.db.session() as session:
+        parsed = TranscribeRequest.parse(model, language, prompt, hotwords)
+        options = parsed.with_stored_hotwords(session, principal.tenant_id, hotword_lists).to_json()
+    callback = _check_callback(callback_url)
     state.rate_limiter.check(principal)
     stored = await run_in_threadpool(
         persist_upload, file, state.settings.data_dir / "uploads", state.settings.max_upload_mb << 20

@@ -19,9 +19,10 @@ from shenggu.asr.registry import get_recognizer
 from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
-from shenggu.service.auth import UnauthorizedError, authenticate_key
-from shenggu.service.limits import check_audio
+from shenggu.service.auth import authenticate_key
+from shenggu.service.limits import RateLimitedError, check_audio
 from shenggu.service.observability import add_audio_seconds
+from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import usage
 
 router = APIRouter(tags=["stream"])
@@ -72,7 +73,8 @@ def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
     if not 8000 <= sample_rate <= 48000:
         raise StreamError("sample_rate must be between 8000 and 48000")
     hotwords = split_hotwords(params.get("hotwords", ""))
-    end_silence = int(params.get("end_silence_ms", "500")) if params.get("end_silence_ms", "").isdigit() else 500
+    raw_silence = params.get("end_silence_ms", "")
+    end_silence = int(raw_silence) if raw_silence.isdigit() else StreamOptions.end_silence_ms
     return StreamOptions(
         language=params.get("language") or None, hotwords=hotwords, end_silence_ms=end_silence
     ), sample_rate
@@ -114,8 +116,10 @@ async def stream(websocket: WebSocket) -> None:
         options, sample_rate = _options(websocket)
         with state.db.session() as session:
             check_audio(session, principal, 1.0)
+            lists = split_hotwords(websocket.query_params.get("hotword_lists", ""))
+            options.hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, options.hotwords)
     except ShengguError as exc:
-        close = _CLOSE_POLICY if isinstance(exc, UnauthorizedError | StreamError) else _CLOSE_TRY_LATER
+        close = _CLOSE_TRY_LATER if isinstance(exc, RateLimitedError) else _CLOSE_POLICY
         await _fail(websocket, exc.code, exc.message, close)
         return
     if not state.stream_slots.acquire():
