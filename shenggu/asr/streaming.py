@@ -45,11 +45,11 @@ class StreamOptions:
     language: str | None = None
     hotwords: list[str] = field(default_factory=list)
     end_silence_ms: int = 400
-    speculate_ms: int = 200  # silence after which the open sentence is decoded in advance; 0: never
+    speculate_ms: int = 100  # silence after which the open sentence is decoded in advance; 0: never
     max_sentence_s: float = 20.0
     short_sentence_ms: int = 1000  # sentences with less speech wait for short_silence_ms (see VadOptions)
     short_silence_ms: int = 1200
-    long_sentence_s: float = 8.0  # longer sentences close at a pause of speculate_ms (see VadOptions)
+    long_sentence_s: float = 8.0  # longer sentences close at a 200 ms pause (see VadOptions)
     final_context_s: float = 15.0  # encoder context of a final (Whisper's full window is 30 s)
     partial_interval_s: float = 1.0
     partial_min_new_s: float = 0.4  # new audio needed before another partial is worth it
@@ -123,7 +123,6 @@ class StreamingSession:
                 short_speech_ms=self.options.short_sentence_ms,
                 short_silence_ms=max(self.options.short_silence_ms, self.options.end_silence_ms),
                 long_speech_s=self.options.long_sentence_s,
-                long_silence_ms=max(self.options.speculate_ms, 100),
             )
         )
         self._buffer = AudioBuffer()
