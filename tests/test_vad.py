@@ -60,3 +60,21 @@ def test_long_segments_are_cut_to_max_length(speech):
 def test_invalid_options_are_rejected():
     with pytest.raises(ValueError):
         VadOptions(threshold=1.5)
+
+
+def test_short_fragment_waits_for_a_longer_silence(eval_dir):
+    # 对 (0.4 s), a 0.9 s pause, then the sentence: alone, the fragment is its own segment; with the short-speech
+    # rule (as streams use it) it joins the sentence, because the pause is shorter than short_silence_ms.
+    audio = decode_audio(eval_dir / "asr" / "zh_f5tts_basic_ref_zh.wav")
+    plain = detect_speech(audio, VadOptions(min_silence_ms=400))
+    joined = detect_speech(audio, VadOptions(min_silence_ms=400, short_speech_ms=1000, short_silence_ms=1200))
+    assert plain[0].duration < 1.2 and len(joined) == len(plain) - 1
+    assert joined[0].start == plain[0].start and joined[0].end == plain[1].end
+
+
+def test_long_speech_closes_at_a_short_pause(speech):
+    long = np.tile(speech, 3)  # ~39 s of talk whose pauses are mostly under 1 s
+    patient = detect_speech(long, VadOptions(min_silence_ms=1000))
+    eager = detect_speech(long, VadOptions(min_silence_ms=1000, long_speech_s=4.0, long_silence_ms=200))
+    assert len(eager) > len(patient)
+    assert max(s.duration for s in eager) < max(s.duration for s in patient)

@@ -102,14 +102,14 @@ def _stream(url: str, config: SoakConfig, clips: list[np.ndarray]) -> tuple[list
     start, sent_s, next_sample = time.monotonic(), 0.0, 0.0
     total_s = config.minutes * 60
     try:
-        with tqdm(total=total_s, desc="bench stream-soak", unit="s audio", file=sys.stderr) as bar:
+        with tqdm(total=int(total_s), desc="bench stream-soak", unit="s audio", file=sys.stderr) as bar:
             for piece in _audio(clips, total_s):
                 if outcome:  # the server ended the stream early
                     break
                 time.sleep(max(0.0, start + sent_s / config.speed - time.monotonic()))
                 client.send_pcm(piece)
                 sent_s += len(piece) / SAMPLE_RATE
-                bar.update(len(piece) / SAMPLE_RATE)
+                bar.update(int(sent_s) - bar.n)  # whole seconds: a readable bar
                 if sent_s >= next_sample:
                     samples.append(_sample(process, sent_s, counts["finals"], start))
                     next_sample += config.sample_every_s

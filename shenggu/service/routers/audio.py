@@ -21,7 +21,7 @@ from shenggu.service.storage.tenants import Principal
 from shenggu.service.tasks import HotwordListsField, HotwordsField, LanguageField, TranscribeRequest, run_transcription
 from shenggu.service.uploads import saved_upload
 
-router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 413, 415, 422, 429))
+router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
 ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
 

@@ -1,0 +1,84 @@
+"""The streaming session on real audio: speculative finals are reused, partials never block, state stays small."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from shenggu.asr.slots import DecodeSlots
+from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
+from shenggu.audio import decode_audio
+
+
+class CountingRecognizer:
+    """The real engine, recording the length of audio of each final-quality (beam search) decode."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.workers = inner, inner.name, inner.workers
+        self.final_decodes: list[float] = []
+
+    busy = property(lambda self: self.inner.busy)
+    idle = property(lambda self: self.inner.idle)
+
+    def detect_language(self, audio):
+        return self.inner.detect_language(audio)
+
+    def decode_chunks(self, chunks, options):
+        if options.beam_size > 1:
+            self.final_decodes.append(len(chunks[0]) / 16000)
+        return self.inner.decode_chunks(chunks, options)
+
+
+def feed(session: StreamingSession, audio: np.ndarray, realtime: bool = False) -> list:
+    """Feed 100 ms pieces (at a microphone's pace with ``realtime``), then finish."""
+    start, events = time.monotonic(), []
+    for i in range(0, len(audio), 1600):
+        if realtime:
+            time.sleep(max(0.0, start + i / 16000 - time.monotonic()))
+        events += session.accept(audio[i : i + 1600])
+    return events + session.finish()
+
+
+def sentence(eval_dir) -> np.ndarray:
+    clip = decode_audio(eval_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav")
+    return np.concatenate([clip, np.zeros(16000, np.float32)])
+
+
+def test_the_speculative_decode_becomes_the_final(eval_dir, recognizer):
+    counting = CountingRecognizer(recognizer)
+    options = StreamOptions(language="zh", partial_interval_s=1e9)
+    events = feed(StreamingSession(counting, options), sentence(eval_dir), realtime=True)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) == 1 and "协会分析" in finals[0].segment.text
+
+    without = CountingRecognizer(recognizer)
+    plain = feed(StreamingSession(without, StreamOptions(language="zh", speculate_ms=0, partial_interval_s=1e9)),
+                 sentence(eval_dir))  # fmt: skip
+    assert [e.segment.text for e in plain if isinstance(e, Final)] == [finals[0].segment.text]
+    # Without speculation the closed sentence (with its 300 ms post-roll) is decoded once, after the endpoint.
+    # With it, that window is never decoded: the final is the beam search started 100 ms into the pause (earlier
+    # ones, in pauses after which speech resumed, became partials).
+    (closed_window,) = without.final_decodes
+    assert counting.final_decodes and all(abs(d - closed_window) > 0.1 for d in counting.final_decodes)
+
+
+def test_partials_come_from_background_work(eval_dir, recognizer):
+    audio = sentence(eval_dir)
+    session = StreamingSession(recognizer, StreamOptions(language="zh", partial_interval_s=0.0, partial_min_new_s=0.3))
+    partials = []
+    for i in range(0, len(audio), 1600):
+        partials += [e for e in session.accept(audio[i : i + 1600]) if isinstance(e, Partial)]
+        if session._partial is not None:  # let the background partial finish, as real-time pacing would
+            session._partial.future.result()
+    assert partials and all(p.text and p.start >= 0 for p in partials)
+
+
+def test_decode_slots_report_busy_and_idle():
+    slots = DecodeSlots(2)
+    assert slots.idle and not slots.busy
+    with slots.hold():
+        assert not slots.idle and not slots.busy
+        with slots.hold():
+            assert slots.busy
+    assert slots.idle
