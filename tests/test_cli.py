@@ -75,3 +75,13 @@ def test_bench_asr_writes_results_and_report(eval_dir, tmp_path: Path):
 def test_bench_with_missing_manifest_is_one_line(tmp_path):
     proc = run("bench", "asr", "--manifest", str(tmp_path / "none.tsv"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_speak_writes_audio_and_refuses_bad_input(tmp_path):
+    out = tmp_path / "hello.mp3"
+    proc = run("speak", "你好，欢迎使用声谷。", "--voice", "zm_yunxia", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 2000 and not list(tmp_path.glob(".*part"))
+    bad = run("speak", "hello", "--voice", "nobody", "--out", str(tmp_path / "x.wav"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown voice" in bad.stderr
+    assert not (tmp_path / "x.wav").exists()

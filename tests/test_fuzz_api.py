@@ -13,6 +13,7 @@ from schemathesis import checks
 from shenggu.config import Settings
 from shenggu.service.app import create_app
 from shenggu.service.storage import tenants
+from shenggu.tts.synthesis import MAX_CHARS
 
 _app = create_app(
     Settings(
@@ -40,6 +41,11 @@ def test_no_server_errors(case):
     # Default checks: no 5xx, every response matches its documented status, content type, headers and schema,
     # schema-violating requests are refused. Not "schema-valid data is accepted": a fuzzer's random bytes are
     # never a decodable recording, so the API rightly refuses most schema-valid uploads with 4xx.
+    text = case.body.get("input") if case.path == "/v1/audio/speech" and isinstance(case.body, dict) else None
+    if isinstance(text, str) and len(text) <= MAX_CHARS:
+        # Speaking up to 4096 generated characters takes minutes (correctly); what is fuzzed here is the handling
+        # of odd text and parameters, so valid inputs are cut short (over-long ones must still be refused).
+        case.body["input"] = text[:64]
     case.call_and_validate(
         headers={"Authorization": f"Bearer {_ADMIN_KEY}"}, excluded_checks=[checks.positive_data_acceptance]
     )

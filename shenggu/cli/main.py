@@ -125,12 +125,65 @@ def stream(
 
 @app.command()
 @friendly_errors
+def speak(
+    text: Annotated[str | None, typer.Argument(help="Text or SSML to speak (or use --file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read the text from this UTF-8 file.")] = None,
+    voice: Annotated[str, typer.Option(help="Voice id (see `shenggu voices`).")] = "zf_xiaoxiao",
+    out: Annotated[
+        Path, typer.Option(help="Output file; its suffix picks the format (wav, mp3, flac, ogg/opus, aac, pcm).")
+    ] = Path("speech.wav"),
+    speed: Annotated[float, typer.Option(help="Speaking rate (1.0 = natural, 0.25-4).")] = 1.0,
+    sample_rate: Annotated[int | None, typer.Option(help="Output sample rate (default: the voice's).")] = None,
+) -> None:
+    """Synthesize speech to a file (Mandarin and English voices)."""
+    from shenggu.audio.encode import StreamingEncoder
+    from shenggu.errors import InvalidOptionError
+    from shenggu.tts.synthesis import output_rate, synthesize
+
+    if (text is None) == (file is None):
+        raise InvalidOptionError("give the text as an argument or with --file, not both")
+    if file is not None:
+        if not file.is_file():
+            raise InvalidOptionError(f"no such file: {file}")
+        text = file.read_text(encoding="utf-8")
+    fmt = "opus" if out.suffix.lower() == ".ogg" else out.suffix.lower().lstrip(".")
+    encoder = StreamingEncoder(fmt, output_rate(voice, sample_rate))
+    seconds = 0.0
+    partial = out.with_name(f".{out.name}.part")  # the output appears whole or not at all
+    try:
+        with partial.open("wb") as sink:
+            for chunk in synthesize(text or "", voice, speed, sample_rate):
+                sink.write(encoder.encode(chunk.samples))
+                seconds += chunk.seconds
+            sink.write(encoder.finish())
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    typer.echo(f"{out}: {seconds:.1f} s of speech ({voice})")
+
+
+@app.command()
+def voices() -> None:
+    """List the speech synthesis voices."""
+    from shenggu.tts.voices import VOICES
+
+    for v in VOICES.values():
+        typer.echo(f"{v.id:12} {v.language}  {v.gender:6}  {v.engine:6}  {v.sample_rate:5} Hz  {v.description}")
+
+
+@app.command()
+@friendly_errors
 def prepare() -> None:
     """Assemble the bundled models into the cache (done once by `make install`; safe to repeat)."""
     from shenggu.asr.models import whisper_base_dir, whisper_tiny_en_dir
+    from shenggu.tts.models import kokoro_model_path, kokoro_voices_dir, piper_voice_path
+    from shenggu.tts.voices import VOICES
 
     typer.echo(f"whisper-base: {whisper_base_dir()}")
     typer.echo(f"whisper-tiny.en: {whisper_tiny_en_dir()}")
+    typer.echo(f"kokoro: {kokoro_model_path()}")
+    typer.echo(f"kokoro voices: {kokoro_voices_dir(v.id for v in VOICES.values() if v.engine == 'kokoro')}")
+    typer.echo(f"piper: {piper_voice_path()}")
 
 
 @app.command()
@@ -175,13 +228,16 @@ def keys_create(
     quota_seconds: Annotated[float | None, typer.Option(help="Audio seconds per day.")] = None,
     rate_per_minute: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
     max_audio_seconds: Annotated[float | None, typer.Option(help="Longest accepted recording.")] = None,
+    quota_characters: Annotated[int | None, typer.Option(help="Characters of speech synthesis per day.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="May manage tenants and keys over HTTP.")] = False,
 ) -> None:
     """Create an API key; the key itself is the last line of the output (shown only now)."""
     from shenggu.service.storage import tenants
 
     with _database().session() as session:
-        row = tenants.get_or_create_tenant(session, tenant, quota_seconds, rate_per_minute, max_audio_seconds)
+        row = tenants.get_or_create_tenant(
+            session, tenant, quota_seconds, rate_per_minute, max_audio_seconds, quota_characters
+        )
         key, plaintext = tenants.create_key(session, row, admin)
         typer.echo(f"created key {key.id} for tenant '{row.name}'{' (admin)' if admin else ''}")
     typer.echo(plaintext)
@@ -311,6 +367,21 @@ def bench_stream(
     from shenggu.bench.stream import StreamBenchConfig, run_stream_bench
 
     summary = run_stream_bench(StreamBenchConfig(manifest, out, streams, url, key or None, chunk_ms))
+    _print_summary(summary, out)
+
+
+@bench_app.command("tts")
+@friendly_errors
+def bench_tts(
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    voices: Annotated[str | None, typer.Option(help="Comma-separated voice ids (default: all).")] = None,
+) -> None:
+    """Speech synthesis: round-trip CER/WER through shenggu's ASR, RTF, time to first audio, per voice."""
+    from shenggu.bench.tts import TtsBenchConfig, run_tts_bench
+    from shenggu.tts.voices import get_voice
+
+    chosen = [get_voice(v.strip()).id for v in voices.split(",")] if voices else None
+    summary = run_tts_bench(TtsBenchConfig(out, chosen))
     _print_summary(summary, out)
 
 

@@ -1,4 +1,5 @@
-"""Per-tenant limits: requests per minute (sliding window), audio seconds per day, longest accepted recording."""
+"""Per-tenant limits: requests per minute (sliding window), audio seconds per day, longest accepted recording,
+characters of speech synthesis per day."""
 
 from __future__ import annotations
 
@@ -77,3 +78,16 @@ def check_audio(session, principal: Principal, seconds: float | None) -> None:
                 f"daily audio quota of {quota:.0f} s would be exceeded ({used:.0f} s used today)",
                 {"Retry-After": str(seconds_to_midnight())},
             )
+
+
+def check_characters(session, principal: Principal, characters: int) -> None:
+    """Refuse speech synthesis beyond today's character quota (429)."""
+    quota = principal.quota_characters_per_day
+    if quota is None:
+        return
+    used = usage.characters_today(session, principal.tenant_id)
+    if used + characters > quota:
+        raise QuotaExceededError(
+            f"daily speech quota of {quota} characters would be exceeded ({used} used today)",
+            {"Retry-After": str(seconds_to_midnight())},
+        )

@@ -31,6 +31,7 @@ def get_usage(
             "quota_seconds_per_day": principal.quota_seconds_per_day,
             "rate_per_minute": principal.rate_per_minute,
             "max_audio_seconds": principal.max_audio_seconds,
+            "quota_characters_per_day": principal.quota_characters_per_day,
         },
         "audio_seconds_today": round(used_today, 3),
         "data": rows,
@@ -47,6 +48,7 @@ class KeyRequest(BaseModel):
     quota_seconds_per_day: float | None = Field(None, ge=0)
     rate_per_minute: int | None = Field(None, ge=1)
     max_audio_seconds: float | None = Field(None, gt=0)
+    quota_characters_per_day: int | None = Field(None, ge=0)
 
 
 @router.post("/admin/keys", status_code=201)
@@ -54,7 +56,12 @@ def create_key(body: KeyRequest, request: Request, _: Annotated[Principal, Depen
     """Create a tenant (if new) and a key for it; the key is in the response once and never again."""
     with request.app.state.db.session() as session:
         tenant = tenants.get_or_create_tenant(
-            session, body.tenant, body.quota_seconds_per_day, body.rate_per_minute, body.max_audio_seconds
+            session,
+            body.tenant,
+            body.quota_seconds_per_day,
+            body.rate_per_minute,
+            body.max_audio_seconds,
+            body.quota_characters_per_day,
         )
         row, plaintext = tenants.create_key(session, tenant, body.admin)
         return {"id": row.id, "tenant": tenant.name, "admin": row.admin, "key": plaintext}
@@ -85,4 +92,5 @@ def key_view(key, tenant) -> dict:
         "revoked": key.revoked_at is not None,
         "quota_seconds_per_day": tenant.quota_seconds_per_day,
         "rate_per_minute": tenant.rate_per_minute,
+        "quota_characters_per_day": tenant.quota_characters_per_day,
     }

@@ -28,6 +28,7 @@ class Tenant(Base):
     quota_seconds_per_day: Mapped[float | None] = mapped_column(Float, nullable=True)
     rate_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_audio_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    quota_characters_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # speech synthesis
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -56,6 +57,7 @@ class Usage(Base):
     capability: Mapped[str] = mapped_column(String(40))
     requests: Mapped[int] = mapped_column(Integer, default=0)
     audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    characters: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Job(Base):

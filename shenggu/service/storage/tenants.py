@@ -31,6 +31,7 @@ class Principal:
     quota_seconds_per_day: float | None = None
     rate_per_minute: int | None = None
     max_audio_seconds: float | None = None
+    quota_characters_per_day: int | None = None
 
 
 def _hash(key: str) -> str:
@@ -43,6 +44,7 @@ def get_or_create_tenant(
     quota_seconds_per_day: float | None = None,
     rate_per_minute: int | None = None,
     max_audio_seconds: float | None = None,
+    quota_characters_per_day: int | None = None,
 ) -> Tenant:
     """The tenant called ``name``, created with the given limits if new (limits given for an existing one update it)."""
     name = name.strip()
@@ -56,6 +58,7 @@ def get_or_create_tenant(
         ("quota_seconds_per_day", quota_seconds_per_day),
         ("rate_per_minute", rate_per_minute),
         ("max_audio_seconds", max_audio_seconds),
+        ("quota_characters_per_day", quota_characters_per_day),
     ):
         if value is not None:
             setattr(tenant, field, value)
@@ -92,6 +95,7 @@ def principal_of(tenant: Tenant, key_id: str, admin: bool) -> Principal:
         tenant.quota_seconds_per_day,
         tenant.rate_per_minute,
         tenant.max_audio_seconds,
+        tenant.quota_characters_per_day,
     )
 
 

@@ -15,21 +15,34 @@ def today() -> str:
     return utcnow().date().isoformat()
 
 
-def record(session: Session, tenant_id: int, capability: str, audio_seconds: float = 0.0, requests: int = 1) -> None:
-    """Add one request (and its audio seconds) to today's usage row."""
+def record(
+    session: Session,
+    tenant_id: int,
+    capability: str,
+    audio_seconds: float = 0.0,
+    requests: int = 1,
+    characters: int = 0,
+) -> None:
+    """Add one request (and its audio seconds or synthesized characters) to today's usage row."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(Usage).values(
-        tenant_id=tenant_id, day=today(), capability=capability, requests=requests, audio_seconds=audio_seconds
+        tenant_id=tenant_id,
+        day=today(),
+        capability=capability,
+        requests=requests,
+        audio_seconds=audio_seconds,
+        characters=characters,
     )
     statement = statement.on_conflict_do_update(
         index_elements=["tenant_id", "day", "capability"],
         set_={
             "requests": Usage.requests + statement.excluded.requests,
             "audio_seconds": Usage.audio_seconds + statement.excluded.audio_seconds,
+            "characters": Usage.characters + statement.excluded.characters,
         },
     )
     session.execute(statement)
@@ -45,6 +58,14 @@ def audio_seconds_today(session: Session, tenant_id: int) -> float:
     return float(total or 0.0)
 
 
+def characters_today(session: Session, tenant_id: int) -> int:
+    """Characters the tenant has had synthesized today."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Usage.characters), 0)).where(Usage.tenant_id == tenant_id, Usage.day == today())
+    )
+    return int(total or 0)
+
+
 def report(session: Session, tenant_id: int, days: int = 30) -> list[dict]:
     """The tenant's usage rows of the last ``days`` days, newest first."""
     since = (utcnow().date() - dt.timedelta(days=days - 1)).isoformat()
@@ -54,6 +75,12 @@ def report(session: Session, tenant_id: int, days: int = 30) -> list[dict]:
         .order_by(Usage.day.desc(), Usage.capability)
     )
     return [
-        {"day": r.day, "capability": r.capability, "requests": r.requests, "audio_seconds": round(r.audio_seconds, 3)}
+        {
+            "day": r.day,
+            "capability": r.capability,
+            "requests": r.requests,
+            "audio_seconds": round(r.audio_seconds, 3),
+            "characters": r.characters,
+        }
         for r in rows
     ]

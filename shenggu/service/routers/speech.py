@@ -1,0 +1,81 @@
+"""OpenAI-compatible speech synthesis: ``POST /v1/audio/speech`` (streamed) and ``GET /v1/audio/voices``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from shenggu.audio.encode import MEDIA_TYPES, StreamingEncoder
+from shenggu.errors import InvalidOptionError
+from shenggu.service.auth import current_principal
+from shenggu.service.errors import error_responses
+from shenggu.service.limits import check_characters
+from shenggu.service.storage import usage
+from shenggu.service.storage.tenants import Principal
+from shenggu.tts.synthesis import MAX_CHARS, AudioChunk, output_rate, synthesize
+from shenggu.tts.voices import VOICES
+
+router = APIRouter(prefix="/v1/audio", tags=["speech"], responses=error_responses(400, 401, 422, 429))
+
+# OpenAI's model names all mean "the default engines"; the engine follows from the voice.
+SPEECH_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts", "shenggu-tts")
+
+
+class SpeechRequest(BaseModel):
+    """OpenAI's speech request, plus ``sample_rate`` (output rate; default the voice's own)."""
+
+    model_config = ConfigDict(extra="ignore")  # e.g. OpenAI's `instructions`, which these engines cannot follow
+
+    model: str = "tts-1"
+    input: str = Field(min_length=1, max_length=MAX_CHARS, description="Plain text or SSML (<speak>…</speak>).")
+    voice: str = Field("zf_xiaoxiao", description="A voice id from GET /v1/audio/voices, or an OpenAI voice name.")
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    sample_rate: int | None = Field(None, ge=8000, le=48000)
+
+
+@router.get("/voices")
+def list_voices(_: Annotated[Principal, Depends(current_principal)]) -> dict:
+    """The voices, with language, gender, engine and native sample rate."""
+    return {"data": [voice.to_dict() for voice in VOICES.values()]}
+
+
+@router.post(
+    "/speech", response_class=StreamingResponse, responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}}
+)
+async def create_speech(
+    body: SpeechRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> StreamingResponse:
+    """Synthesize speech, streamed as it is produced (chunked transfer)."""
+    if body.model not in SPEECH_MODELS:
+        raise InvalidOptionError(f"unknown model '{body.model[:40]}' (choose from: {', '.join(SPEECH_MODELS)})")
+    state = request.app.state
+    state.rate_limiter.check(principal)
+    characters = len(body.input)
+    with state.db.session() as session:
+        check_characters(session, principal, characters)
+    chunks = synthesize(body.input, body.voice, body.speed, body.sample_rate)
+    # The first piece is made before answering, so bad input is a 4xx rather than a broken stream.
+    first = await run_in_threadpool(_next, chunks)
+    if first is None:
+        raise InvalidOptionError("input has nothing to say (no speakable text)")
+    with state.db.session() as session:
+        usage.record(session, principal.tenant_id, "speech", characters=characters)
+    encoder = StreamingEncoder(body.response_format, output_rate(body.voice, body.sample_rate))
+    return StreamingResponse(_encoded(first, chunks, encoder), media_type=MEDIA_TYPES[body.response_format])
+
+
+def _next(chunks: Iterator[AudioChunk]) -> AudioChunk | None:
+    return next(chunks, None)
+
+
+async def _encoded(first: AudioChunk, chunks: Iterator[AudioChunk], encoder: StreamingEncoder) -> AsyncIterator[bytes]:
+    yield encoder.encode(first.samples)
+    while (chunk := await run_in_threadpool(_next, chunks)) is not None:
+        yield encoder.encode(chunk.samples)
+    yield encoder.finish()
