@@ -8,7 +8,10 @@ import pytest
 
 from shenggu.errors import InvalidOptionError
 from shenggu.tts import frontend
-from shenggu.tts.frontend import TextPiece, kokoro_phonemes, normalize_clause, pinyin, plan_speech
+from shenggu.tts.frontend import plan_speech
+from shenggu.tts.normalize import normalize_clause
+from shenggu.tts.phonemes import _raw_phonemes, kokoro_phonemes, pinyin
+from shenggu.tts.pieces import TextPiece
 
 
 def spoken(text: str, language: str | None = None, **kwargs) -> str:
@@ -171,7 +174,7 @@ def test_english_piece_phonemes() -> None:
     ],
 )
 def test_common_sentences_lose_no_phoneme(text: str, language: str) -> None:
-    raw = frontend._raw_phonemes(text, language)
+    raw = _raw_phonemes(text, language)
     kept = kokoro_phonemes(TextPiece(text, language))
     assert kept == raw, sorted(set(raw) - set(kept))
     assert len(kept) > len(text) // 2  # a phoneme string, not a fragment

@@ -12,8 +12,9 @@ import numpy as np
 
 from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError
-from shenggu.tts.frontend import TextPiece, kokoro_phonemes
 from shenggu.tts.models import kokoro_model_path, kokoro_vocab, kokoro_voices_dir
+from shenggu.tts.phonemes import kokoro_phonemes
+from shenggu.tts.pieces import TextPiece
 from shenggu.tts.types import Voice
 
 SAMPLE_RATE = 24000

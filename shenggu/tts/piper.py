@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shenggu.tts.frontend import TextPiece
 from shenggu.tts.models import piper_voice_path
+from shenggu.tts.pieces import TextPiece
 from shenggu.tts.types import Voice
 
 

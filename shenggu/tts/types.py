@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from shenggu.tts.frontend import TextPiece
+    from shenggu.tts.pieces import TextPiece
 
 
 @dataclass(frozen=True)
