@@ -265,7 +265,8 @@ def test_say_as_english(ssml: str, said: str) -> None:
 
 def test_say_as_joins_its_sentence() -> None:
     text = '<speak>电话<say-as interpret-as="telephone">13812345678</say-as>，请记下。</speak>'
-    assert [p.text for p in plan_speech(text)] == ["电话幺三八 幺二三四 五六七八，请记下。"]
+    # One sentence; the first piece is cut short (first audio fast), never inside the number.
+    assert [p.text for p in plan_speech(text)] == ["电话", "幺三八 幺二三四 五六七八，请记下。"]
 
 
 def test_ssml_with_namespace_language_and_layout() -> None:
@@ -401,3 +402,10 @@ def test_bad_arguments(kwargs: dict, problem: str) -> None:
 def test_nothing_to_say() -> None:
     assert plan_speech("") == [] and plan_speech("  \n ") == [] and plan_speech("……") == []
     assert plan_speech("<speak> </speak>") == []
+
+
+def test_first_piece_is_short_even_without_a_comma() -> None:
+    pieces = plan_speech("会议定于2024年3月15日下午3点在第三法庭公开开庭审理。", "zh")
+    assert len(pieces[0].text) <= 10 and pieces[0].pause_after_ms == 0  # the sentence goes on: no pause
+    assert "".join(p.text for p in pieces) == "会议定于二零二四年三月十五日下午三点在第三法庭公开开庭审理。"
+    assert "二零二四" in pieces[0].text or "二零二四" in pieces[1].text  # the year is never cut

@@ -44,6 +44,9 @@ from shenggu.tts.say_as import say_as
 from shenggu.tts.script import HAN, has_han, load_jieba
 
 DEFAULT_MAX_CHARS = {"zh": 40, "en": 200}
+# The text's first piece is at most this long (Kokoro needs ~0.3 s per second of speech; 10 characters is ~2.5 s
+# of Mandarin), so the first audio of any request is ready in well under a second.
+FIRST_PIECE_CHARS = {"zh": 10, "en": 80}
 MIN_MAX_CHARS = 8
 SENTENCE_PAUSE_MS = 250
 PARAGRAPH_PAUSE_MS = 500
@@ -282,6 +285,18 @@ def _emit(unit: _Unit, max_chars: int | None) -> list[TextPiece]:
     ]
 
 
+def _first_words(text: str, language: str, max_chars: int | None) -> tuple[str, str]:
+    """``text`` cut after its first words when longer than the first-piece limit (else whole, and "")."""
+    limit = min(FIRST_PIECE_CHARS[language], _limit(language, max_chars))
+    if len(text) <= limit:
+        return text, ""
+    points = _zh_cut_points(text) if language == "zh" else _en_cut_points(text)
+    fitting = [p for p in points if 0 < p <= limit and text[:p].strip()]
+    if not fitting:
+        return text, ""
+    return text[: fitting[-1]].strip(), text[fitting[-1] :].strip()
+
+
 def _sentence_groups(units: list[_Unit]) -> list[list[_Unit]]:
     """Units grouped into sentences: each group's units but the last end at a clause mark."""
     groups: list[list[_Unit]] = [[]]
@@ -299,6 +314,19 @@ def _pack_sentence(units: list[_Unit], max_chars: int | None, first: bool) -> li
     if first and len(units) > 1 and len(whole) > _limit(units[0].language, max_chars) // 2:
         pieces += _emit(units[0], max_chars)  # the first audio comes after one short clause
         units = units[1:]
+    if first and not pieces:
+        head, rest = _first_words(units[0].text, units[0].language, max_chars)
+        if rest:  # a long first clause: its first words alone (no pause: the clause goes on)
+            pieces.append(TextPiece(head, units[0].language, units[0].rate, 0))
+            units = [replace(units[0], text=rest), *units[1:]]
+    elif pieces and pieces[0].text:
+        head, rest = _first_words(pieces[0].text, pieces[0].language, max_chars)
+        if rest:
+            pieces = [
+                TextPiece(head, pieces[0].language, pieces[0].rate, 0),
+                replace(pieces[0], text=rest),
+                *pieces[1:],
+            ]
     current = units[0]
     for unit in units[1:]:
         joined = _join(current.text, unit.text)
