@@ -409,3 +409,11 @@ def test_first_piece_is_short_even_without_a_comma() -> None:
     assert len(pieces[0].text) <= 10 and pieces[0].pause_after_ms == 0  # the sentence goes on: no pause
     assert "".join(p.text for p in pieces) == "会议定于二零二四年三月十五日下午三点在第三法庭公开开庭审理。"
     assert "二零二四" in pieces[0].text or "二零二四" in pieces[1].text  # the year is never cut
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [("G101次列车", "G幺零幺次列车"), ("CA1831航班", "CA幺八三幺航班"), ("A302房间", "A三零二房间")],
+)
+def test_letter_digit_codes_are_read_digit_by_digit(written: str, spoken: str) -> None:
+    assert normalize_clause(written, "zh") == spoken

@@ -6,8 +6,10 @@ The pre-pass reads here what wetext (0.1.8) reads wrongly: landline and hotline 
 without grouping (010-12345678 → 零一零一二…), so phone numbers are read here (幺, grouped); thousands
 separators break numbers (1,234 → 一,两百三十四); ``10%-20%`` → 百分之十百分之负二十 and ``10-20%`` →
 十月二日百分之零; a hyphen after Latin letters is a minus sign (GPT-4 → GPT负四); ``12:00:30`` drops its
-zero minutes (十二点三十秒); ``7×24`` reads 24 digit by digit; ``20.00元`` → 二十点零零元. wetext runs only when
-a digit is left; digits it leaves are read one by one by :func:`shenggu.tts.normalize.normalize_clause`.
+zero minutes (十二点三十秒); ``7×24`` reads 24 digit by digit; ``20.00元`` → 二十点零零元; codes such as
+train G101 are read as amounts (G一百零一), so letters followed by digits are read digit by digit (G幺零幺).
+wetext runs only when a digit is left; digits it leaves are read one by one by
+:func:`shenggu.tts.normalize.normalize_clause`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ _ZH_MONEY = re.compile(
     r"(?P<pre>[¥￥$€£]\s?)?(?P<int>\d+)\.(?P<frac>\d+)(?P<post>元|块|美元|欧元|英镑|日元|港元|港币)?"
 )
 _NUMBER_SIGN = re.compile(r"\bNo\.\s?(?=\d)")
+# Codes of letters then digits (train G101, flight CA1831, room A302) are read digit by digit, 1 as 幺.
+_LATIN_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{1,3})(\d{2,5})(?![\d.%])")
 
 
 def _zh_phone(match: re.Match[str]) -> str:
@@ -63,6 +67,7 @@ def _zh_money(match: re.Match[str]) -> str:
 
 def _zh_prepass(text: str) -> str:
     text = _ZH_PHONE.sub(_zh_phone, text)
+    text = _LATIN_CODE.sub(lambda m: m.group(1) + zh_digits(m.group(2), yao=True), text)
     text = _THOUSANDS.sub("", text)
     text = _ZH_BELOW_ZERO.sub("零下", text)
     text = _ZH_PERCENT_RANGE.sub(r"\1%到\2", text)
