@@ -70,6 +70,7 @@ def test_usage_upsert_adds_up_under_concurrency(db):
         for _ in range(10):
             with db.session() as session:
                 usage.record(session, tenant_id, "transcribe", 1.5)
+                usage.record(session, tenant_id, "speech", characters=5)
 
     threads = [threading.Thread(target=hit) for _ in range(4)]
     for t in threads:
@@ -78,8 +79,13 @@ def test_usage_upsert_adds_up_under_concurrency(db):
         t.join()
     with db.session() as session:
         rows = usage.report(session, tenant_id)
-        assert rows == [{"day": usage.today(), "capability": "transcribe", "requests": 40, "audio_seconds": 60.0}]
+        day = usage.today()
+        assert rows == [
+            {"day": day, "capability": "speech", "requests": 40, "audio_seconds": 0.0, "characters": 200},
+            {"day": day, "capability": "transcribe", "requests": 40, "audio_seconds": 60.0, "characters": 0},
+        ]
         assert usage.audio_seconds_today(session, tenant_id) == pytest.approx(60.0)
+        assert usage.characters_today(session, tenant_id) == 200
 
 
 def test_each_job_is_claimed_by_one_worker(db):
