@@ -101,3 +101,10 @@ def test_once_builds_a_single_instance_across_threads():
     for t in threads:
         t.join()
     assert len(calls) == 1 and len({id(r) for r in results}) == 1
+
+
+def test_decimal_point_split_over_words_stays_a_point():
+    # Whisper often makes "12", ".", "5%" separate words: the point is still between digits.
+    words = [("增长率", 0.0, 0.5), ("达到了", 0.5, 1.0), ("12", 1.0, 1.2), (".", 1.2, 1.3), ("5%", 1.3, 1.5)]
+    assert "".join(punctuate_words(words)).startswith("增长率达到了12.5%")
+    assert "".join(punctuate_words([("只要", 0.0, 0.5), ("128.", 0.5, 1.0), ("5元", 1.0, 1.2)])) == "只要128.5元。"

@@ -15,11 +15,16 @@ _QUESTION_PARTICLES = ("吗", "么", "呢")
 _QUESTION_WORDS = ("什么", "怎么", "为什么", "哪里", "多少", "几点", "是不是", "有没有", "对不对")
 
 
-def to_full_width_punctuation(text: str) -> str:
-    """ASCII punctuation to its Chinese full-width form (decimal points and times between digits stay)."""
+def to_full_width_punctuation(text: str, before: str = "", after: str = "") -> str:
+    """ASCII punctuation to its Chinese full-width form (decimal points and times between digits stay).
+
+    ``before``/``after`` are the neighbouring words' texts: Whisper often makes "12", ".", "5" separate words."""
+    context = before[-1:] + text + after[:1]
+    offset = len(before[-1:])
     out = []
     for i, ch in enumerate(text):
-        between_digits = 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+        j = i + offset
+        between_digits = 0 < j < len(context) - 1 and context[j - 1].isdigit() and context[j + 1].isdigit()
         out.append(ch if between_digits else ch.translate(_TO_FULL_WIDTH))
     return "".join(out)
 
@@ -37,7 +42,11 @@ def punctuate_words(words: list[tuple[str, float, float]], pause: float = 0.45) 
 
     Returns the word texts with punctuation attached, so word timings stay aligned with the text.
     """
-    texts = [to_full_width_punctuation(w[0]) for w in words]
+    raw = [w[0] for w in words]
+    texts = [
+        to_full_width_punctuation(text, raw[i - 1] if i else "", raw[i + 1] if i + 1 < len(raw) else "")
+        for i, text in enumerate(raw)
+    ]
     for i in range(len(words) - 1):
         if words[i + 1][1] - words[i][2] >= pause and texts[i] and not is_punctuation(texts[i][-1]):
             texts[i] += "，"

@@ -44,8 +44,8 @@ from shenggu.tts.say_as import say_as
 from shenggu.tts.script import HAN, has_han, load_jieba
 
 DEFAULT_MAX_CHARS = {"zh": 40, "en": 200}
-# The text's first piece is at most this long (Kokoro needs ~0.3 s per second of speech; 10 characters is ~2.5 s
-# of Mandarin), so the first audio of any request is ready in well under a second.
+# The text's first piece is at most this long (Kokoro needs ~0.3 s per second of speech; 10 characters are ~2.5 s
+# of Mandarin), so the first audio of a request is ready after ~0.8 s whatever its length.
 FIRST_PIECE_CHARS = {"zh": 10, "en": 80}
 MIN_MAX_CHARS = 8
 SENTENCE_PAUSE_MS = 250
