@@ -52,6 +52,7 @@ class TranscribeOptions:
     initial_prompt: str | None = None
     beam_size: int = 5
     batch_size: int = field(default_factory=lambda: get_settings().asr_batch_size)
+    parallel_batches: int = field(default_factory=lambda: get_settings().asr_parallel_batches)
     correct: bool = True  # pinyin-aware homophone correction with a Chinese word LM
     vad: VadOptions = field(default_factory=VadOptions)
     post: PostprocessOptions = field(default_factory=PostprocessOptions)
@@ -113,13 +114,15 @@ def transcribe(
         if progress and total:
             progress(min(vad.processed_seconds / total, 1.0))
 
-    # One batch per engine worker in flight; results are collected in order, so memory stays bounded.
-    with ThreadPoolExecutor(max_workers=recognizer.workers, thread_name_prefix="asr-batch") as pool:
+    # Up to ``parallel`` batches in flight (one per engine worker); results are collected in order, so memory
+    # stays bounded.
+    parallel = max(1, min(options.parallel_batches, recognizer.workers))
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="asr-batch") as pool:
         for window in group_windows(_speech_stream(source, vad, buffer, name)):
             found_speech = True
             batch.append(window)
             if len(batch) >= options.batch_size:
-                if len(in_flight) >= recognizer.workers:
+                if len(in_flight) >= parallel:
                     collect_oldest()
                 submit(pool)
         if batch:
