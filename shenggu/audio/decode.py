@@ -40,6 +40,7 @@ import av
 import av.error
 import numpy as np
 
+from shenggu.audio.encode import pcm16
 from shenggu.audio.errors import (
     AudioError,
     AudioFileNotFoundError,
@@ -445,12 +446,10 @@ def probe_duration(source: AudioSource, name: str | None = None) -> float | None
 
 def encode_wav(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     """Encode a mono float array (values in [-1, 1]; clipped) as a 16-bit PCM WAV file."""
-    samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-    pcm = (np.clip(np.nan_to_num(samples), -1.0, 1.0) * 32767.0).round().astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
         writer.setframerate(int(sample_rate))
-        writer.writeframes(pcm.tobytes())
+        writer.writeframes(pcm16(audio))
     return buffer.getvalue()

@@ -37,6 +37,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidS
 from websockets.sync.client import ClientConnection, connect
 
 from shenggu.asr.hotwords import split_hotwords
+from shenggu.audio.encode import pcm16
 from shenggu.errors import InvalidOptionError, ShengguError
 
 STREAM_PATH = "/v1/audio/stream"
@@ -292,7 +293,7 @@ def pcm16_bytes(samples: np.ndarray | bytes | bytearray | memoryview) -> bytes:
         if array.dtype.kind == "i" and array.dtype.itemsize == 2:  # int16 of either byte order
             data = array.astype("<i2", copy=False).tobytes()
         elif np.issubdtype(array.dtype, np.floating):
-            data = (np.clip(np.nan_to_num(array), -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+            data = pcm16(array)
         else:
             raise InvalidOptionError(f"PCM samples must be float or int16, not {array.dtype}")
     if len(data) % 2:
