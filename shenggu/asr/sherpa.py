@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shenggu.asr.slots import DecodeSlots
+from shenggu.asr.slots import DecodeSlots, SlottedEngine
 from shenggu.asr.types import ChunkResult, DecodeOptions, Segment
 from shenggu.errors import ModelError
 
@@ -34,7 +34,7 @@ def _find_model(model_dir: Path) -> tuple[Path, Path, str]:
     return model, tokens, kind
 
 
-class SherpaOnnxRecognizer:
+class SherpaOnnxRecognizer(SlottedEngine):
     """An offline sherpa-onnx recognizer over a user-supplied model directory."""
 
     def __init__(self, model_dir: Path, threads: int) -> None:
@@ -57,16 +57,6 @@ class SherpaOnnxRecognizer:
             raise ModelError(f"sherpa-onnx could not load {model}: {exc}".splitlines()[0]) from exc
         self.workers = 1
         self._slots = DecodeSlots(1)
-
-    @property
-    def busy(self) -> bool:
-        """Whether a decode holds the model right now."""
-        return self._slots.busy
-
-    @property
-    def idle(self) -> bool:
-        """Whether no decode is running."""
-        return self._slots.idle
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """These models are Mandarin-first; report zh."""

@@ -40,3 +40,19 @@ class DecodeSlots:
     def idle(self) -> bool:
         """No call is running."""
         return self._taken == 0
+
+
+class SlottedEngine:
+    """``busy`` and ``idle`` of an engine whose calls each hold one of its ``_slots``."""
+
+    _slots: DecodeSlots
+
+    @property
+    def busy(self) -> bool:
+        """Whether every worker is decoding right now (a new call would wait)."""
+        return self._slots.busy
+
+    @property
+    def idle(self) -> bool:
+        """Whether no decode is running."""
+        return self._slots.idle

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from shenggu.asr.hotwords import choose_hypothesis
-from shenggu.asr.slots import DecodeSlots
+from shenggu.asr.slots import DecodeSlots, SlottedEngine
 from shenggu.asr.types import ChunkResult, DecodeOptions, Segment, TextScorer, Word
 from shenggu.errors import InvalidOptionError
 
@@ -36,7 +36,7 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-class WhisperRecognizer:
+class WhisperRecognizer(SlottedEngine):
     """A Whisper model in CTranslate2 format (int8 on CPU), loaded once and shared by threads.
 
     ``threads`` single-threaded workers, not one worker with ``threads`` threads: the decoder's small per-token
@@ -61,16 +61,6 @@ class WhisperRecognizer:
         )
         self.multilingual = self._model.model.is_multilingual
         self._slots = DecodeSlots(self.workers)
-
-    @property
-    def busy(self) -> bool:
-        """Whether every worker is decoding right now."""
-        return self._slots.busy
-
-    @property
-    def idle(self) -> bool:
-        """Whether no decode is running."""
-        return self._slots.idle
 
     @property
     def languages(self) -> list[str]:
