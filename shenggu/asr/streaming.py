@@ -97,6 +97,15 @@ class _Preview:
     silence_start: float | None = None  # speculation: the pause it was started in
     reported: bool = False
 
+    @property
+    def text(self) -> str:
+        """The finished work's text: a partial's own, or a speculation's segments joined."""
+        result = self.future.result()
+        if self.silence_start is None:
+            return result
+        language, segments = result
+        return _text_of(segments, language)
+
 
 @once
 def _preview_pool() -> ThreadPoolExecutor:
@@ -175,7 +184,7 @@ class StreamingSession:
         self._previous_end = end
         self._last_partial_text = ""
         separator = "" if self.language == "zh" else " "
-        self._history = (self._history + separator + separator.join(s.text for s in segments))[-_PROMPT_CHARS:]
+        self._history = (self._history + separator + _text_of(segments, self.language or "zh"))[-_PROMPT_CHARS:]
         return [Final(s) for s in segments]
 
     def _prepare(self, start: float, end: float) -> _Decode:
@@ -199,8 +208,7 @@ class StreamingSession:
             preview.reported = True
             if preview.start != self._vad.open_start or preview.future.exception() is not None:
                 continue
-            result = preview.future.result()
-            texts.append(_text_of(result[1], result[0]) if isinstance(result, tuple) else result)
+            texts.append(preview.text)
         partials = []
         for text in texts:
             if text and text != self._last_partial_text:
