@@ -417,3 +417,13 @@ def test_first_piece_is_short_even_without_a_comma() -> None:
 )
 def test_letter_digit_codes_are_read_digit_by_digit(written: str, spoken: str) -> None:
     assert normalize_clause(written, "zh") == spoken
+
+
+def test_first_piece_is_short_but_whole_words() -> None:
+    # The first piece is the first clause, or the first words of a long one; never cut before a particle.
+    assert [p.text for p in plan_speech("银行行长说，他长大以后要去重庆工作。")] == ["银行行长说，", "他长大以后要去重庆工作。"]
+    first = plan_speech("今年的增长率达到了百分之十二点五，超过了预期。")[0].text
+    assert len(first) <= 8
+    assert not first.endswith("达到")
+    # A sentence barely over the limit is not cut.
+    assert [p.text for p in plan_speech("我们明天上午九点开会。")] == ["我们明天上午九点开会。"]

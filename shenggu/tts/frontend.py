@@ -19,8 +19,8 @@ Pipeline (:func:`plan_speech`):
    WFSTs behind small regex pre-passes for what wetext gets wrong (:mod:`shenggu.tts.normalize_zh`,
    :mod:`shenggu.tts.normalize_en`). A ``<say-as>`` is read by :mod:`shenggu.tts.say_as`.
 5. Clauses are packed into pieces of at most ``max_chars`` spoken characters (default 40 for Mandarin, 200 for
-   English). When the first sentence is longer than half the limit, the first piece is its first clause alone,
-   so the first audio comes fast.
+   English). The text's first piece is short so the first audio comes fast: when the first sentence is longer
+   than :data:`FIRST_PIECE_CHARS`, its first clause alone, and of a longer clause its first words.
    A clause longer than the limit is cut at a word boundary (jieba's for Mandarin, a space for English) that
    is not inside a number or a Latin word. Pauses: 250 ms after a sentence, 500 ms after a paragraph (blank
    line, ``</p>``), 100 ms after a clause cut, none where no punctuation ends the text or a rate change cuts a
@@ -44,9 +44,11 @@ from shenggu.tts.say_as import say_as
 from shenggu.tts.script import HAN, has_han, load_jieba
 
 DEFAULT_MAX_CHARS = {"zh": 40, "en": 200}
-# The text's first piece is at most this long (Kokoro needs ~0.3 s per second of speech; 10 characters are ~2.5 s
-# of Mandarin), so the first audio of a request is ready after ~0.8 s whatever its length.
-FIRST_PIECE_CHARS = {"zh": 10, "en": 80}
+# The text's first piece is at most this long (Kokoro needs ~0.27 s per second of speech; 8 characters are ~2.3 s
+# of Mandarin), so the first audio of a request is ready after ~0.65 s whatever its length.
+FIRST_PIECE_CHARS = {"zh": 8, "en": 80}
+# ...but a clause only this much longer stays whole: cutting off its last word or two costs a seam for nothing.
+FIRST_PIECE_SLACK = {"zh": 3, "en": 20}
 MIN_MAX_CHARS = 8
 SENTENCE_PAUSE_MS = 250
 PARAGRAPH_PAUSE_MS = 500
@@ -236,13 +238,22 @@ _ZH_PROTECTED = re.compile(
 )
 
 
+# Particles lean on the word before them: a cut before one is heard as a stumble (达到 | 了).
+_ZH_PARTICLES = frozenset("了的地得着过吗呢吧啊呀嘛么们")
+
+
 def _zh_cut_points(text: str) -> list[int]:
-    """Where Mandarin text may be cut: between jieba words, not inside a number or a Latin word."""
+    """Where Mandarin text may be cut: between jieba words, not inside a number or a Latin word, not before a
+    particle."""
     protected = [(m.start(), m.end()) for m in _ZH_PROTECTED.finditer(text)]
     points, position = [], 0
     for word in load_jieba().lcut(text):
         position += len(word)
-        if position < len(text) and not any(start < position < end for start, end in protected):
+        if (
+            position < len(text)
+            and text[position] not in _ZH_PARTICLES
+            and not any(start < position < end for start, end in protected)
+        ):
             points.append(position)
     return points
 
@@ -262,39 +273,60 @@ def _split_long(text: str, language: str, limit: int) -> list[str]:
     """Cut text longer than ``limit`` at allowed points, else at a space; a hard cut only when there is none."""
     parts = []
     while len(text) > limit:
-        points = _zh_cut_points(text) if language == "zh" else _en_cut_points(text)
-        fitting = [p for p in points if 0 < p <= limit and text[:p].strip()]
-        if not fitting:  # a number longer than the limit: cut between its words rather than inside one
-            fitting = [m.end() for m in re.finditer(r" +", text) if 0 < m.end() <= limit and text[: m.start()].strip()]
-        cut = fitting[-1] if fitting else limit
+        cut = _cut_point(text, language, limit)
+        if cut is None:  # a number longer than the limit: cut between its words rather than inside one
+            spaces = [m.end() for m in re.finditer(r" +", text) if 0 < m.end() <= limit and text[: m.start()].strip()]
+            cut = spaces[-1] if spaces else limit
         parts.append(text[:cut].strip())
         text = text[cut:].strip()
     return [*parts, text] if text else parts
+
+
+def _cut_point(text: str, language: str, limit: int) -> int | None:
+    """The last allowed cut point of ``text`` within ``limit`` characters, if any."""
+    points = _zh_cut_points(text) if language == "zh" else _en_cut_points(text)
+    fitting = [p for p in points if 0 < p <= limit and text[:p].strip()]
+    return fitting[-1] if fitting else None
 
 
 def _limit(language: str, max_chars: int | None) -> int:
     return max_chars or DEFAULT_MAX_CHARS[language]
 
 
+def _pause(unit: _Unit) -> int:
+    """The pause after a unit: its ``<break>``, else its boundary's."""
+    return unit.pause_ms if unit.pause_ms is not None else _PAUSES.get(unit.end, 0)
+
+
 def _emit(unit: _Unit, max_chars: int | None) -> list[TextPiece]:
     """The pieces of one (packed) unit: cut if over-long; the boundary's pause goes after the last."""
     parts = _split_long(unit.text, unit.language, _limit(unit.language, max_chars))
-    pause = unit.pause_ms if unit.pause_ms is not None else _PAUSES.get(unit.end, 0)
     return [
-        TextPiece(part, unit.language, unit.rate, pause if i == len(parts) - 1 else 0) for i, part in enumerate(parts)
+        TextPiece(part, unit.language, unit.rate, _pause(unit) if i == len(parts) - 1 else 0)
+        for i, part in enumerate(parts)
     ]
 
 
-def _first_words(text: str, language: str, max_chars: int | None) -> tuple[str, str]:
-    """``text`` cut after its first words when longer than the first-piece limit (else whole, and "")."""
-    limit = min(FIRST_PIECE_CHARS[language], _limit(language, max_chars))
-    if len(text) <= limit:
-        return text, ""
-    points = _zh_cut_points(text) if language == "zh" else _en_cut_points(text)
-    fitting = [p for p in points if 0 < p <= limit and text[:p].strip()]
-    if not fitting:
-        return text, ""
-    return text[: fitting[-1]].strip(), text[fitting[-1] :].strip()
+def _first_piece(units: list[_Unit], max_chars: int | None) -> tuple[TextPiece | None, list[_Unit]]:
+    """The text's first piece, short for a fast first audio, and the units left to pack.
+
+    A sentence within the first-piece limit (plus slack) stays whole (no first piece of its own); else the first
+    piece is its first clause, or of a longer first clause its first words."""
+    head = units[0]
+    limit = _first_limit(head.language, max_chars)
+    whole = min(limit + FIRST_PIECE_SLACK[head.language], _limit(head.language, max_chars))
+    if len("".join(u.text for u in units)) <= whole:
+        return None, units
+    if len(head.text) > whole and (cut := _cut_point(head.text, head.language, limit)) is not None:
+        rest = replace(head, text=head.text[cut:].strip())  # no pause: the clause goes on
+        return TextPiece(head.text[:cut].strip(), head.language, head.rate, 0), [rest, *units[1:]]
+    if len(units) > 1 and len(head.text) <= whole:
+        return TextPiece(head.text, head.language, head.rate, _pause(head)), units[1:]
+    return None, units
+
+
+def _first_limit(language: str, max_chars: int | None) -> int:
+    return min(FIRST_PIECE_CHARS[language], _limit(language, max_chars))
 
 
 def _sentence_groups(units: list[_Unit]) -> list[list[_Unit]]:
@@ -308,25 +340,11 @@ def _sentence_groups(units: list[_Unit]) -> list[list[_Unit]]:
 
 
 def _pack_sentence(units: list[_Unit], max_chars: int | None, first: bool) -> list[TextPiece]:
-    """Clauses packed greedily up to the limit; the text's first piece is its first clause if the sentence is long."""
+    """Clauses packed greedily up to the limit, after the text's short first piece (see :func:`_first_piece`)."""
     pieces: list[TextPiece] = []
-    whole = "".join(u.text for u in units)
-    if first and len(units) > 1 and len(whole) > _limit(units[0].language, max_chars) // 2:
-        pieces += _emit(units[0], max_chars)  # the first audio comes after one short clause
-        units = units[1:]
-    if first and not pieces:
-        head, rest = _first_words(units[0].text, units[0].language, max_chars)
-        if rest:  # a long first clause: its first words alone (no pause: the clause goes on)
-            pieces.append(TextPiece(head, units[0].language, units[0].rate, 0))
-            units = [replace(units[0], text=rest), *units[1:]]
-    elif pieces and pieces[0].text:
-        head, rest = _first_words(pieces[0].text, pieces[0].language, max_chars)
-        if rest:
-            pieces = [
-                TextPiece(head, pieces[0].language, pieces[0].rate, 0),
-                replace(pieces[0], text=rest),
-                *pieces[1:],
-            ]
+    if first:
+        head, units = _first_piece(units, max_chars)
+        pieces += [head] if head else []
     current = units[0]
     for unit in units[1:]:
         joined = _join(current.text, unit.text)
