@@ -8,11 +8,14 @@ PORT ?= 8000
 
 .PHONY: install run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "shenggu needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,gpl]'
+	# resemblyzer only carries the GE2E speaker-encoder weights (run by shenggu in numpy); --no-deps keeps its
+	# declared torch dependency (gigabytes) out.
+	$(BIN)/pip install --quiet --no-deps 'resemblyzer==0.1.4'
 	scripts/ensure-npm.sh
 	$(BIN)/shenggu prepare
 	touch $(STAMP)

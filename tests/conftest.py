@@ -25,3 +25,12 @@ def recognizer():
     from shenggu.asr.registry import get_recognizer
 
     return get_recognizer("whisper-base")
+
+
+@pytest.fixture(scope="session")
+def mixes(eval_dir, tmp_path_factory) -> dict[str, Path]:
+    """The Mandarin multi-speaker recordings built from shared/eval clips (WAV with its RTTM beside it), by id."""
+    from shenggu.bench.diarize_mixes import build_mixes
+
+    entries = build_mixes(eval_dir / "manifest.tsv", tmp_path_factory.mktemp("mixes"))
+    return {e.id: e.path for e in entries}

@@ -9,7 +9,7 @@ import httpx
 
 from shenggu.bench.local_server import free_port, serving
 
-__all__ = ["free_port", "running_server", "wait_until_up"]
+__all__ = ["call_as", "free_port", "running_server", "tenant_keys", "wait_until_up"]
 
 # Tests serve apps whose models are loaded by fixtures, so liveness is enough to start.
 running_server = functools.partial(serving, ready_path="/health", timeout_s=60.0)
@@ -26,3 +26,16 @@ def wait_until_up(base: str, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"server at {base} did not come up")
+
+
+def tenant_keys(app, *names: str) -> dict[str, str]:
+    """A new API key for each named tenant of ``app`` (tenants created as needed)."""
+    from shenggu.service.storage import tenants
+
+    with app.state.db.session() as session:
+        return {name: tenants.create_key(session, tenants.get_or_create_tenant(session, name))[1] for name in names}
+
+
+def call_as(base: str, key: str, method: str, path: str, **kwargs) -> httpx.Response:
+    """One request to a running server with ``key`` as the bearer token."""
+    return httpx.request(method, f"{base}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=300, **kwargs)

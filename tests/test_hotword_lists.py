@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import numpy as np
 import pytest
 
 from shenggu.audio import decode_audio
 from shenggu.config import Settings
 from shenggu.service.app import create_app
-from shenggu.service.storage import tenants
-from tests.servers import running_server
+from tests.servers import call_as, running_server, tenant_keys
 from tests.test_stream import open_stream, pcm, run
 
 TERMS = ["房地产", "中介"]
@@ -23,20 +21,14 @@ CLIP = "zh_wenet_BAC009S0724W0121"  # Whisper-base alone hears 佛地产 and 中
 def server(recognizer, tmp_path_factory):
     settings = Settings(preload_models=False, job_workers=0, data_dir=tmp_path_factory.mktemp("data"))
     app = create_app(settings)
-    with app.state.db.session() as session:
-        keys = {
-            name: tenants.create_key(session, tenants.get_or_create_tenant(session, name))[1]
-            for name in ("estate", "other")
-        }
+    keys = tenant_keys(app, "estate", "other")
     with running_server(app) as base:
         yield base, keys
 
 
 def call(server, tenant, method, path, **kwargs):
     base, keys = server
-    return httpx.request(
-        method, f"{base}{path}", headers={"Authorization": f"Bearer {keys[tenant]}"}, timeout=120, **kwargs
-    )
+    return call_as(base, keys[tenant], method, path, **kwargs)
 
 
 def test_lists_are_stored_per_tenant(server):

@@ -421,7 +421,8 @@ def test_letter_digit_codes_are_read_digit_by_digit(written: str, spoken: str) -
 
 def test_first_piece_is_short_but_whole_words() -> None:
     # The first piece is the first clause, or the first words of a long one; never cut before a particle.
-    assert [p.text for p in plan_speech("银行行长说，他长大以后要去重庆工作。")] == ["银行行长说，", "他长大以后要去重庆工作。"]
+    pieces = plan_speech("银行行长说，他长大以后要去重庆工作。")
+    assert [p.text for p in pieces] == ["银行行长说，", "他长大以后要去重庆工作。"]
     first = plan_speech("今年的增长率达到了百分之十二点五，超过了预期。")[0].text
     assert len(first) <= 8
     assert not first.endswith("达到")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shenggu.asr.types import Transcript
+from shenggu.asr.types import Segment, Transcript
 from shenggu.errors import InvalidOptionError
 
 FORMATS = ("txt", "json", "srt", "vtt")
@@ -18,18 +18,28 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+def _cue_text(transcript: Transcript, segment: Segment) -> str:
+    """A segment's text, after "[speaker] " when the transcript was diarized."""
+    speaker = transcript.speaker_name(segment)
+    return f"[{speaker}] {segment.text.strip()}" if speaker else segment.text.strip()
+
+
 def to_srt(transcript: Transcript) -> str:
     """SubRip subtitles, one cue per segment."""
     cues = [
-        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text.strip()}\n"
+        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{_cue_text(transcript, s)}\n"
         for i, s in enumerate(transcript.segments, start=1)
     ]
     return "\n".join(cues)
 
 
 def to_vtt(transcript: Transcript) -> str:
-    """WebVTT subtitles, one cue per segment."""
-    cues = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n" for s in transcript.segments]
+    """WebVTT subtitles, one cue per segment (the speaker as a voice tag when diarized)."""
+    cues = []
+    for s in transcript.segments:
+        speaker = transcript.speaker_name(s)
+        text = f"<v {speaker}>{s.text.strip()}" if speaker else s.text.strip()
+        cues.append(f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{text}\n")
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
@@ -39,8 +49,21 @@ def to_json(transcript: Transcript) -> str:
 
 
 def to_txt(transcript: Transcript) -> str:
-    """Plain text, one line."""
-    return transcript.text + "\n"
+    """Plain text: one line, or one line per speaker turn ("speaker: text") when diarized."""
+    if not transcript.speakers:
+        return transcript.text + "\n"
+    lines: list[tuple[str | None, str]] = []
+    for s in transcript.segments:
+        speaker = transcript.speaker_name(s)
+        if lines and lines[-1][0] == speaker:
+            lines[-1] = (speaker, lines[-1][1] + _joiner(transcript.language) + s.text.strip())
+        else:
+            lines.append((speaker, s.text.strip()))
+    return "".join(f"{speaker}: {text}\n" for speaker, text in lines)
+
+
+def _joiner(language: str) -> str:
+    return "" if language == "zh" else " "
 
 
 _WRITERS = {"txt": to_txt, "json": to_json, "srt": to_srt, "vtt": to_vtt}

@@ -91,11 +91,17 @@ def finish_segment(words: list[Word], language: str, options: PostprocessOptions
         marked = punctuate_words([(w.word.strip(), w.start, w.end) for w in words])
         for w, text in zip(words, marked, strict=True):
             w.word = text
-    text = join_words(words, language)
-    if language == "zh" and options.itn:
-        from shenggu.nlp.itn import inverse_normalize
-
-        text = inverse_normalize(text, "zh")
+    text = words_text(words, language, options.itn)
     if not text.strip():
         return None
     return Segment(start=words[0].start, end=words[-1].end, text=text, words=words)
+
+
+def words_text(words: list[Word], language: str, itn: bool = True) -> str:
+    """The display text of finished (punctuated) words: joined, and inverse-normalized for Mandarin."""
+    text = join_words(words, language)
+    if language == "zh" and itn:
+        from shenggu.nlp.itn import inverse_normalize
+
+        text = inverse_normalize(text, "zh")
+    return text

@@ -17,6 +17,7 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None  # set by diarization
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Segment:
     words: list[Word] = field(default_factory=list)
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+    speaker: str | None = None  # set by diarization
 
 
 @dataclass
@@ -39,31 +41,43 @@ class Transcript:
     language: str
     duration: float
     segments: list[Segment] = field(default_factory=list)
+    # Diarized transcripts only: every speaker label, in order of first appearance, with its role ("" if none).
+    speakers: dict[str, str] = field(default_factory=dict)
+
+    def speaker_name(self, segment: Segment) -> str | None:
+        """How to show a segment's speaker: its role if it has one, else its label; None when not diarized."""
+        if segment.speaker is None:
+            return None
+        return self.speakers.get(segment.speaker) or segment.speaker
 
     def to_dict(self) -> dict:
-        """The public JSON shape: ``{"text", "language", "duration", "segments": [...]}``."""
-        return {
+        """The public JSON shape: ``{"text", "language", "duration", "segments": [...]}``; segments and words carry
+        a ``speaker`` only when the transcript was diarized."""
+        out = {
             "text": self.text,
             "language": self.language,
             "duration": round(self.duration, 3),
-            "segments": [
-                {
-                    "start": round(s.start, 3),
-                    "end": round(s.end, 3),
-                    "text": s.text,
-                    "words": [
-                        {
-                            **asdict(w),
-                            "start": round(w.start, 3),
-                            "end": round(w.end, 3),
-                            "probability": round(w.probability, 4),
-                        }
-                        for w in s.words
-                    ],
-                }
-                for s in self.segments
-            ],
+            "segments": [_segment_dict(s) for s in self.segments],
         }
+        if self.speakers:
+            out["speakers"] = [{"speaker": label, "role": role} for label, role in self.speakers.items()]
+        return out
+
+
+def _segment_dict(segment: Segment) -> dict:
+    out = {"start": round(segment.start, 3), "end": round(segment.end, 3), "text": segment.text}
+    if segment.speaker is not None:
+        out["speaker"] = segment.speaker
+    out["words"] = [_word_dict(w) for w in segment.words]
+    return out
+
+
+def _word_dict(word: Word) -> dict:
+    out = {**asdict(word), "start": round(word.start, 3), "end": round(word.end, 3)}
+    out["probability"] = round(word.probability, 4)
+    if word.speaker is None:
+        del out["speaker"]
+    return out
 
 
 # Log-probability of each text given one chunk's audio, under the recognizer's own model.

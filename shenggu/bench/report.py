@@ -202,3 +202,21 @@ def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], title: str
     if len(series) > 1:
         ax.legend()
     return Figure.from_matplotlib(title, fig)
+
+
+def timeline_plot(rows: dict[str, Sequence[tuple[float, float, str]]], title: str, xlabel: str = "time (s)") -> Figure:
+    """Horizontal bars per row (e.g. "reference" and "hypothesis"), one colour per label, as in a diarization
+    timeline: each item is ``(start, end, label)``."""
+    fig, ax = _new_axes(width=9.0, height=0.6 + 0.5 * len(rows))
+    from matplotlib import colormaps
+
+    labels = sorted({label for items in rows.values() for _, _, label in items})
+    colours = colormaps["tab10"]
+    for y, items in enumerate(rows.values()):
+        for start, end, label in items:
+            ax.broken_barh([(start, end - start)], (y - 0.35, 0.7), color=colours(labels.index(label) % 10), alpha=0.8)
+    ax.set_yticks(range(len(rows)), list(rows))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    return Figure.from_matplotlib(title, fig)

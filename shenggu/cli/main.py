@@ -5,51 +5,15 @@ Every command turns a ``ShengguError`` into one readable line on stderr and exit
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from shenggu.errors import ShengguError
-
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    help="shenggu (声谷): self-hosted speech platform.",
-)
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: accuracy, speed and memory, with HTML reports.")
-app.add_typer(bench_app, name="bench")
-keys_app = typer.Typer(no_args_is_help=True, help="Tenants and API keys.")
-app.add_typer(keys_app, name="keys")
-
-F = TypeVar("F", bound=Callable)
-
-
-def friendly_errors(func: F) -> F:
-    """Report ShengguError (and a missing file) as one line and exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except ShengguError as exc:
-            typer.echo(f"error: {exc.code}: {exc.message}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:  # an unexpected failure still ends in one readable line, not a trace
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            typer.echo(f"error: internal_error: {type(exc).__name__}: {message}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+from shenggu.cli import court as _court  # noqa: F401  (registers its commands)
+from shenggu.cli import speakers as _speakers  # noqa: F401  (registers its commands)
+from shenggu.cli.base import app, bench_app, friendly_errors, keys_app, print_summary
 
 
 @app.command()
@@ -65,8 +29,13 @@ def transcribe(
     beam_size: Annotated[int, typer.Option(help="Beam size.")] = 5,
     no_correct: Annotated[bool, typer.Option("--no-correct", help="Skip LM rescoring/homophone fixes.")] = False,
     output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help="Write FILE.<format> here.")] = None,
+    diarize: Annotated[bool, typer.Option("--diarize", help="Label segments and words with speakers.")] = False,
+    num_speakers: Annotated[int | None, typer.Option(help="With --diarize: exact number of speakers.")] = None,
+    roles: Annotated[
+        str, typer.Option(help="With --diarize: roles in order of first appearance (judge,plaintiff).")
+    ] = "",
 ) -> None:
-    """Transcribe recordings to text with timestamps (Mandarin and English)."""
+    """Transcribe recordings to text with timestamps (Mandarin and English), optionally with speakers."""
     from tqdm import tqdm
 
     from shenggu.asr.formats import check_format, render
@@ -74,6 +43,10 @@ def transcribe(
     from shenggu.asr.pipeline import TranscribeOptions
     from shenggu.asr.pipeline import transcribe as run
     from shenggu.asr.registry import get_recognizer
+    from shenggu.audio.decode import decode_audio
+    from shenggu.diarize.assign import diarize_transcript
+    from shenggu.diarize.pipeline import DiarizeOptions
+    from shenggu.diarize.roles import parse_roles
 
     options = TranscribeOptions(
         language=language,
@@ -83,6 +56,8 @@ def transcribe(
         correct=not no_correct,
     )
     check_format(fmt)  # before any model loads
+    speakers = DiarizeOptions(num_speakers=num_speakers) if diarize else None
+    role_names = parse_roles(roles)
     recognizer = get_recognizer(engine, model_dir)
     for path in files:
         with tqdm(
@@ -93,6 +68,8 @@ def transcribe(
                 bar.update(round(fraction * 100) - bar.n)
 
             transcript = run(path, recognizer, options, progress=progress, name=path.name)
+        if speakers:
+            transcript = diarize_transcript(transcript, decode_audio(path), speakers, role_names)
         text = render(transcript, fmt)
         if output_dir:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -176,6 +153,7 @@ def voices() -> None:
 def prepare() -> None:
     """Assemble the bundled models into the cache (done once by `make install`; safe to repeat)."""
     from shenggu.asr.models import whisper_base_dir, whisper_tiny_en_dir
+    from shenggu.diarize.ge2e import weights_path
     from shenggu.tts.models import kokoro_model_path, kokoro_voices_dir, piper_voice_path
     from shenggu.tts.voices import VOICES
 
@@ -184,6 +162,7 @@ def prepare() -> None:
     typer.echo(f"kokoro: {kokoro_model_path()}")
     typer.echo(f"kokoro voices: {kokoro_voices_dir(v.id for v in VOICES.values() if v.engine == 'kokoro')}")
     typer.echo(f"piper: {piper_voice_path()}")
+    typer.echo(f"speaker encoder (GE2E): {weights_path()}")
 
 
 @app.command()
@@ -271,14 +250,6 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by 
     typer.echo(f"revoked {key_id}")
 
 
-def _print_summary(summary: dict, out: Path) -> None:
-    """A benchmark's summary as JSON, then where its report is."""
-    import json
-
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    typer.echo(f"report: {out / 'report.html'}")
-
-
 @bench_app.command("asr")
 @friendly_errors
 def bench_asr(
@@ -294,7 +265,7 @@ def bench_asr(
     from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
 
     summary = run_asr_bench(AsrBenchConfig(manifest, out, engine, model_dir, baseline, not no_correct, limit))
-    _print_summary(summary, out)
+    print_summary(summary, out)
 
 
 @bench_app.command("asr-long")
@@ -317,7 +288,7 @@ def bench_asr_long(
         threads=[int(t) for t in threads.split(",")],
     )
     summary = run_long_bench(config)
-    _print_summary(summary, out)
+    print_summary(summary, out)
 
 
 @bench_app.command("load")
@@ -348,7 +319,7 @@ def bench_load(
         timeout_s=timeout,
     )
     summary = run_load_bench(config)
-    _print_summary(summary, out)
+    print_summary(summary, out)
 
 
 @bench_app.command("stream")
@@ -367,7 +338,7 @@ def bench_stream(
     from shenggu.bench.stream import StreamBenchConfig, run_stream_bench
 
     summary = run_stream_bench(StreamBenchConfig(manifest, out, streams, url, key or None, chunk_ms))
-    _print_summary(summary, out)
+    print_summary(summary, out)
 
 
 @bench_app.command("tts")
@@ -382,7 +353,7 @@ def bench_tts(
 
     chosen = [get_voice(v.strip()).id for v in voices.split(",")] if voices else None
     summary = run_tts_bench(TtsBenchConfig(out, chosen))
-    _print_summary(summary, out)
+    print_summary(summary, out)
 
 
 @bench_app.command("stream-soak")
@@ -398,7 +369,7 @@ def bench_stream_soak(
     from shenggu.bench.soak import SoakConfig, run_soak
 
     summary = run_soak(SoakConfig(manifest, out, minutes, speed, sample_every_s))
-    _print_summary(summary, out)
+    print_summary(summary, out)
 
 
 def main() -> None:

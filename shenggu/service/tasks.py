@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import Form
 from sqlalchemy.orm import Session
 
@@ -14,19 +15,72 @@ from shenggu.asr.hotwords import split_hotwords
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import ENGINES, get_recognizer
 from shenggu.asr.types import Transcript
+from shenggu.audio.decode import decode_audio
+from shenggu.diarize.assign import diarize_transcript
+from shenggu.diarize.pipeline import DiarizeOptions
+from shenggu.diarize.roles import parse_roles
 from shenggu.errors import InvalidOptionError
 from shenggu.service.storage import hotwords as hotword_lists
+from shenggu.service.storage import speakers as speaker_store
 
 # OpenAI model names map to the default engine, so unmodified OpenAI clients work.
 OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
 # Form-field types: FastAPI documents them as enums and answers 422 for anything else.
 LanguageField = Literal["zh", "en", "auto"]
-TaskField = Literal["transcribe"]
+TaskField = Literal["transcribe", "court_record"]
 HotwordsField = Annotated[str, Form(description="Comma-separated names/terms to favour.")]
 HotwordListsField = Annotated[
     str,
     Form(description="Comma-separated names of stored hotword lists (/v1/hotwords) to add; 'default' always applies."),
 ]
+DiarizeField = Annotated[bool, Form(description="Say who spoke when: segments and words get a speaker.")]
+SpeakerCountField = Annotated[int | None, Form(ge=1, le=20, description="Exact number of speakers, if known.")]
+MinSpeakersField = Annotated[int | None, Form(ge=1, le=20, description="At least this many speakers.")]
+MaxSpeakersField = Annotated[int | None, Form(ge=1, le=20, description="At most this many speakers.")]
+RolesField = Annotated[
+    str,
+    Form(
+        description="Comma-separated roles (judge,plaintiff,defendant): a role naming an enrolled voice "
+        "(/v1/speakers) goes to the matching speaker, the others to speakers in order of first appearance."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DiarizeRequest:
+    """Who-spoke-when options of a transcription: speaker counts, roles, and the enrolled voices among the roles."""
+
+    num_speakers: int | None = None
+    min_speakers: int = 1
+    max_speakers: int = 8
+    roles: tuple[str, ...] = ()
+    voices: dict[str, list[float]] = field(default_factory=dict)  # role → enrolled embedding
+
+    @classmethod
+    def parse(
+        cls, num_speakers: int | None, min_speakers: int | None, max_speakers: int | None, roles: str | None
+    ) -> DiarizeRequest:
+        """Validate raw request fields (raises InvalidOptionError)."""
+        request = cls(num_speakers or None, min_speakers or 1, max_speakers or 8, parse_roles(roles))
+        request.options()
+        return request
+
+    def with_enrolled_voices(self, session: Session, tenant_id: int) -> DiarizeRequest:
+        """This request with the voiceprints of the roles that name enrolled speakers."""
+        return replace(self, voices=speaker_store.voices_named(session, tenant_id, self.roles))
+
+    def options(self) -> DiarizeOptions:
+        """The diarization options."""
+        return DiarizeOptions(self.num_speakers, self.min_speakers, self.max_speakers)
+
+    def to_json(self) -> dict:
+        """For the jobs table."""
+        return {**asdict(self), "roles": list(self.roles)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> DiarizeRequest:
+        """Back from the jobs table."""
+        return cls(**{**data, "roles": tuple(data.get("roles") or ())})
 
 
 @dataclass(frozen=True)
@@ -37,19 +91,29 @@ class TranscribeRequest:
     language: str | None = None
     prompt: str | None = None
     hotwords: tuple[str, ...] = ()
+    diarize: DiarizeRequest | None = None
 
     @classmethod
-    def parse(cls, model: str | None, language: str | None, prompt: str | None, hotwords: str | list | None):
+    def parse(
+        cls,
+        model: str | None,
+        language: str | None,
+        prompt: str | None,
+        hotwords: str | list | None,
+        diarize: DiarizeRequest | None = None,
+    ) -> TranscribeRequest:
         """Validate raw request fields (raises InvalidOptionError)."""
         words = tuple(split_hotwords(hotwords or ()))
-        request = cls(engine_name(model), language or None, prompt or None, words)
+        request = cls(engine_name(model), language or None, prompt or None, words, diarize)
         request.options()  # validates language
         return request
 
-    def with_stored_hotwords(self, session: Session, tenant_id: int, lists: str | None) -> TranscribeRequest:
-        """This request with the terms of the named stored lists and of the tenant's default list added."""
+    def with_stored(self, session: Session, tenant_id: int, lists: str | None) -> TranscribeRequest:
+        """This request with the terms of the named stored hotword lists and of the tenant's default list added,
+        and with the enrolled voices its roles name."""
         words = hotword_lists.words_for(session, tenant_id, split_hotwords(lists or ""), self.hotwords)
-        return replace(self, hotwords=tuple(words))
+        diarize = self.diarize.with_enrolled_voices(session, tenant_id) if self.diarize else None
+        return replace(self, hotwords=tuple(words), diarize=diarize)
 
     def options(self) -> TranscribeOptions:
         """The pipeline options."""
@@ -57,7 +121,21 @@ class TranscribeRequest:
 
     def to_json(self) -> dict:
         """For the jobs table."""
-        return {"model": self.model, "language": self.language, "prompt": self.prompt, "hotwords": list(self.hotwords)}
+        return {
+            "model": self.model,
+            "language": self.language,
+            "prompt": self.prompt,
+            "hotwords": list(self.hotwords),
+            "diarize": self.diarize.to_json() if self.diarize else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> TranscribeRequest:
+        """Back from the jobs table (jobs stored before diarization existed have no ``diarize``)."""
+        diarize = DiarizeRequest.from_json(data["diarize"]) if data.get("diarize") else None
+        return cls(
+            data.get("model"), data.get("language"), data.get("prompt"), tuple(data.get("hotwords") or ()), diarize
+        )
 
 
 def engine_name(model: str | None) -> str | None:
@@ -72,5 +150,27 @@ def engine_name(model: str | None) -> str | None:
 def run_transcription(
     path: Path, request: TranscribeRequest, name: str | None, progress: Callable[[float], None] | None = None
 ) -> Transcript:
-    """Transcribe a stored file."""
-    return transcribe(path, get_recognizer(request.model), request.options(), progress=progress, name=name)
+    """Transcribe a stored file (and say who spoke when, if asked)."""
+    transcript = transcribe(path, get_recognizer(request.model), request.options(), progress=progress, name=name)
+    if request.diarize is None:
+        return transcript
+    return _diarized(path, transcript, request.diarize)
+
+
+def run_job(
+    task: str, path: Path, options: dict, name: str | None, results_dir: Path, progress: Callable[[float], None]
+) -> tuple[dict, float]:
+    """Run a stored job: ``(result, audio seconds)``. A court record's files go to ``results_dir``."""
+    transcript = run_transcription(path, TranscribeRequest.from_json(options), name, progress)
+    if task != "court_record":
+        return transcript.to_dict(), transcript.duration
+    from shenggu.solutions.court import HearingHeader, build_record, export_record
+
+    record = build_record(transcript, HearingHeader.from_dict(options["court"]), transcript.speakers)
+    files = export_record(record, results_dir)
+    return {**record.to_dict(), "files": sorted(p.name for p in files.values())}, transcript.duration
+
+
+def _diarized(path: Path, transcript: Transcript, request: DiarizeRequest) -> Transcript:
+    voices = {role: np.asarray(vector, np.float32) for role, vector in request.voices.items()}
+    return diarize_transcript(transcript, decode_audio(path), request.options(), request.roles, voices)

@@ -25,7 +25,7 @@ from shenggu.service.observability import ServiceMetrics, add_audio_seconds
 from shenggu.service.storage import jobs, usage
 from shenggu.service.storage.db import Database
 from shenggu.service.storage.models import Job, Tenant, utcnow
-from shenggu.service.tasks import TranscribeRequest, run_transcription
+from shenggu.service.tasks import run_job
 from shenggu.service.uploads import sha256_of
 
 log = get_logger("shenggu.jobs")
@@ -40,6 +40,11 @@ class JobCancelled(Exception):
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The callback signature: hex HMAC-SHA256 over ``timestamp + "." + body`` with the tenant's secret."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def job_results_dir(data_dir: Path, job_id: str) -> Path:
+    """Where a job's result files (a court record's DOCX and PDF) are kept."""
+    return data_dir / "results" / job_id
 
 
 def job_view(job: Job) -> dict:
@@ -129,9 +134,8 @@ class WorkerPool:
             path = Path(job.upload_path)
             if not path.is_file() or sha256_of(path) != job.upload_sha256:
                 raise ShengguError("the stored upload is missing or damaged")
-            request = TranscribeRequest(**{**job.options, "hotwords": tuple(job.options.get("hotwords") or ())})
-            transcript = run_transcription(path, request, job.upload_name, progress)
-            result, seconds = transcript.to_dict(), transcript.duration
+            results = job_results_dir(self.settings.data_dir, job.id)
+            result, seconds = run_job(job.task, path, job.options, job.upload_name, results, progress)
         except JobCancelled as exc:
             log.info("job stopped", job_id=job.id, reason=str(exc))
             return

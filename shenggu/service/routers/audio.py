@@ -18,7 +18,19 @@ from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.tasks import HotwordListsField, HotwordsField, LanguageField, TranscribeRequest, run_transcription
+from shenggu.service.tasks import (
+    DiarizeField,
+    DiarizeRequest,
+    HotwordListsField,
+    HotwordsField,
+    LanguageField,
+    MaxSpeakersField,
+    MinSpeakersField,
+    RolesField,
+    SpeakerCountField,
+    TranscribeRequest,
+    run_transcription,
+)
 from shenggu.service.uploads import saved_upload
 
 router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
@@ -41,13 +53,19 @@ async def create_transcription(
     ] = None,
     hotwords: HotwordsField = "",
     hotword_lists: HotwordListsField = "",
+    diarize: DiarizeField = False,
+    num_speakers: SpeakerCountField = None,
+    min_speakers: MinSpeakersField = None,
+    max_speakers: MaxSpeakersField = None,
+    roles: RolesField = "",
 ) -> Response:
     """Transcribe an uploaded file (multipart), answering in the requested format."""
     granularities = set(timestamp_granularities or ["segment"])
     state = request.app.state
     with state.db.session() as session:
-        parsed = TranscribeRequest.parse(model, language, prompt, hotwords)
-        task = parsed.with_stored_hotwords(session, principal.tenant_id, hotword_lists)
+        speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
+        parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers)
+        task = parsed.with_stored(session, principal.tenant_id, hotword_lists)
     state.rate_limiter.check(principal)
     with saved_upload(file, state.settings.max_upload_mb << 20) as path:
         seconds = await run_in_threadpool(probe_duration, path)
@@ -88,16 +106,19 @@ def _verbose(transcript: Transcript, granularities: set[str]) -> dict:
                 "avg_logprob": round(seg.avg_logprob, 4),
                 "compression_ratio": 0.0,
                 "no_speech_prob": round(seg.no_speech_prob, 4),
+                **({"speaker": s["speaker"]} if "speaker" in s else {}),
                 "words": s["words"],
             }
             for i, (s, seg) in enumerate(zip(data["segments"], transcript.segments, strict=True))
         ]
     if "word" in granularities:
         body["words"] = [
-            {"word": w["word"], "start": w["start"], "end": w["end"], "probability": w["probability"]}
+            {key: w[key] for key in ("word", "start", "end", "probability", "speaker") if key in w}
             for s in data["segments"]
             for w in s["words"]
         ]
+    if "speakers" in data:
+        body["speakers"] = data["speakers"]
     return body
 
 

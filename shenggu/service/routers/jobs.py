@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio import probe_duration
@@ -14,12 +15,34 @@ from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.storage import jobs
-from shenggu.service.storage.tenants import Principal
-from shenggu.service.tasks import HotwordListsField, HotwordsField, LanguageField, TaskField, TranscribeRequest
+from shenggu.service.storage.tenants import NotFoundError, Principal
+from shenggu.service.tasks import (
+    DiarizeField,
+    DiarizeRequest,
+    HotwordListsField,
+    HotwordsField,
+    LanguageField,
+    MaxSpeakersField,
+    MinSpeakersField,
+    RolesField,
+    SpeakerCountField,
+    TaskField,
+    TranscribeRequest,
+)
 from shenggu.service.uploads import persist_upload
-from shenggu.service.worker import job_view
+from shenggu.service.worker import job_results_dir, job_view
+from shenggu.solutions.court.hearing import DEFAULT_ROLES, parse_participants
+from shenggu.solutions.court.record import HearingHeader
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
+
+
+def _court_header(case_number: str, court: str, date: str, participants: str) -> HearingHeader:
+    if not case_number.strip():
+        raise InvalidOptionError("case_number is required for a court_record job")
+    return HearingHeader(
+        case_number.strip(), court.strip(), date.strip(), participants=parse_participants(participants)
+    )
 
 
 def _check_callback(url: str | None) -> str | None:
@@ -39,13 +62,34 @@ async def create_job(
     prompt: Annotated[str, Form()] = "",
     hotwords: HotwordsField = "",
     hotword_lists: HotwordListsField = "",
+    diarize: DiarizeField = False,
+    num_speakers: SpeakerCountField = None,
+    min_speakers: MinSpeakersField = None,
+    max_speakers: MaxSpeakersField = None,
+    roles: RolesField = "",
     callback_url: Annotated[str, Form(description="http(s) URL that receives the finished job, signed.")] = "",
+    case_number: Annotated[str, Form(max_length=100, description="court_record: the case number.")] = "",
+    court: Annotated[str, Form(max_length=100, description="court_record: the court's name.")] = "",
+    hearing_date: Annotated[str, Form(max_length=40, description="court_record: the hearing date.")] = "",
+    participants: Annotated[
+        str, Form(max_length=2000, description="court_record: role:name pairs, e.g. 审判长:张三,原告:李四.")
+    ] = "",
 ) -> JSONResponse:
-    """Accept a job: 202 with its id once the upload is stored durably."""
+    """Accept a job: 202 with its id once the upload is stored durably.
+
+    ``task=court_record`` produces a hearing record (庭审笔录): diarized with ``roles`` (default
+    judge,plaintiff,defendant), with keyword, amount and date indexes; its DOCX, PDF and JSON are at
+    ``/v1/jobs/{id}/files/{name}`` once it succeeded."""
     state = request.app.state
+    court_header = _court_header(case_number, court, hearing_date, participants) if task == "court_record" else None
+    if court_header is not None:
+        diarize, roles = True, roles or ",".join(DEFAULT_ROLES)
     with state.db.session() as session:
-        parsed = TranscribeRequest.parse(model, language, prompt, hotwords)
-        options = parsed.with_stored_hotwords(session, principal.tenant_id, hotword_lists).to_json()
+        speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
+        parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers)
+        options = parsed.with_stored(session, principal.tenant_id, hotword_lists).to_json()
+    if court_header is not None:
+        options["court"] = asdict(court_header)
     callback = _check_callback(callback_url)
     state.rate_limiter.check(principal)
     stored = await run_in_threadpool(
@@ -97,3 +141,26 @@ def cancel_job(job_id: str, request: Request, principal: Annotated[Principal, De
     """Cancel a queued or running job (finished jobs are left as they are)."""
     with request.app.state.db.session() as session:
         return job_view(jobs.cancel(session, principal.tenant_id, job_id))
+
+
+@router.get("/{job_id}/files/{name}")
+def get_job_file(
+    job_id: str, name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> FileResponse:
+    """A result file of a finished job (a court record's record.docx, record.pdf, record.json)."""
+    with request.app.state.db.session() as session:
+        job = jobs.get(session, principal.tenant_id, job_id)
+        files = (job.result or {}).get("files", []) if job.status == "succeeded" else []
+    if name not in files:
+        raise NotFoundError(f"job {job_id[:40]} has no file named '{name[:70]}'")
+    path = job_results_dir(request.app.state.settings.data_dir, job.id) / name
+    if not path.is_file():
+        raise NotFoundError(f"the file '{name[:70]}' of job {job_id[:40]} is gone")
+    return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"), filename=name)
+
+
+_MEDIA = {
+    ".json": "application/json",
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}

@@ -38,6 +38,9 @@ def get_usage(
     }
 
 
+_INT32_MAX = 2**31 - 1  # the columns are 32-bit INTEGER on PostgreSQL
+
+
 class KeyRequest(BaseModel):
     """A new key for a (new or existing) tenant, with optional limits."""
 
@@ -46,9 +49,9 @@ class KeyRequest(BaseModel):
     tenant: str = Field(min_length=1, max_length=100)
     admin: bool = False
     quota_seconds_per_day: float | None = Field(None, ge=0)
-    rate_per_minute: int | None = Field(None, ge=1)
+    rate_per_minute: int | None = Field(None, ge=1, le=_INT32_MAX)
     max_audio_seconds: float | None = Field(None, gt=0)
-    quota_characters_per_day: int | None = Field(None, ge=0)
+    quota_characters_per_day: int | None = Field(None, ge=0, le=_INT32_MAX)
 
 
 @router.post("/admin/keys", status_code=201)

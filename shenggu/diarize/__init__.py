@@ -1,0 +1,1 @@
+"""Who spoke when: speaker embeddings, verification against enrolled voices, and diarization."""

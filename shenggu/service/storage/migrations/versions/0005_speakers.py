@@ -1,0 +1,37 @@
+"""enrolled speaker voices
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "speakers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("embedding", sa.LargeBinary(), nullable=False),
+        sa.Column("clips", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("tenant_id", "name"),
+    )
+    with op.batch_alter_table("speakers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_speakers_tenant_id"), ["tenant_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("speakers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_speakers_tenant_id"))
+    op.drop_table("speakers")

@@ -1,0 +1,1 @@
+"""Industry solutions built on the speech capabilities (court hearing records, ...)."""

@@ -1,0 +1,50 @@
+"""A hearing recording in, its record out: recognition → diarization with roles → record → exports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from shenggu.asr.pipeline import TranscribeOptions, transcribe
+from shenggu.asr.registry import get_recognizer
+from shenggu.audio.decode import decode_audio
+from shenggu.diarize.assign import diarize_transcript
+from shenggu.diarize.pipeline import DiarizeOptions
+from shenggu.errors import InvalidOptionError
+from shenggu.solutions.court.record import HearingHeader, HearingRecord, Participant, build_record
+
+DEFAULT_ROLES = ("judge", "plaintiff", "defendant")
+
+
+def record_hearing(
+    path: Path,
+    header: HearingHeader,
+    roles: Sequence[str] = DEFAULT_ROLES,
+    speakers: DiarizeOptions | None = None,
+    transcribe_options: TranscribeOptions | None = None,
+    voices: dict[str, np.ndarray] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> HearingRecord:
+    """The record of a hearing recording (Mandarin unless ``transcribe_options`` says otherwise).
+
+    ``roles`` go to speakers by enrolled voice (``voices``: role → embedding) or else in order of first
+    appearance; the hearing's opening speaker is usually the presiding judge."""
+    options = transcribe_options or TranscribeOptions(language="zh")
+    transcript = transcribe(path, get_recognizer(), options, progress=progress, name=path.name)
+    labelled = diarize_transcript(transcript, decode_audio(path), speakers, roles, voices)
+    return build_record(labelled, header, labelled.speakers)
+
+
+def parse_participants(text: str) -> list[Participant]:
+    """Participants from ``"审判长:张三,原告:李四"`` (role:name pairs, comma-separated; a name alone has no role)."""
+    participants = []
+    for item in text.replace("，", ",").split(","):
+        if not item.strip():
+            continue
+        role, sep, name = item.replace("：", ":").partition(":")
+        if sep and not role.strip():
+            raise InvalidOptionError(f"participant '{item.strip()[:40]}' has an empty role (use role:name)")
+        participants.append(Participant(role.strip(), name.strip()) if sep else Participant("", role.strip()))
+    return participants
