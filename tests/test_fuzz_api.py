@@ -45,7 +45,9 @@ def test_no_server_errors(case):
     if isinstance(text, str) and len(text) <= MAX_CHARS:
         # Speaking up to 4096 generated characters takes minutes (correctly); what is fuzzed here is the handling
         # of odd text and parameters, so valid inputs are cut short (over-long ones must still be refused).
-        case.body["input"] = text[:64]
+        case.body["input"] = text[:32]
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {_ADMIN_KEY}"}, excluded_checks=[checks.positive_data_acceptance]
+        headers={"Authorization": f"Bearer {_ADMIN_KEY}"},
+        excluded_checks=[checks.positive_data_acceptance],
+        timeout=120,  # a whole synthesized reply is read before checking; a busy 2-core machine is slow
     )

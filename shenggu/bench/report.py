@@ -112,9 +112,13 @@ def write_html_report(
     summary: dict,
     figures: Sequence[Figure] = (),
     tables: Sequence[Table] = (),
+    blocks: Sequence[str] = (),
+    name: str = REPORT_NAME,
 ) -> Path:
-    """Write a self-contained ``out_dir/report.html`` (summary table, embedded PNG figures, then tables)."""
+    """Write a self-contained ``out_dir/<name>`` (summary table, ``blocks`` of ready HTML, embedded PNG figures,
+    then tables)."""
     body = [f"<h1>{_esc(title)}</h1>", _table("Summary", ("key", "value"), list(summary.items()))]
+    body += list(blocks)
     body += [_figure(f) for f in figures]
     body += [_table(caption, headers, rows) for caption, headers, rows in tables]
     page = (
@@ -123,7 +127,7 @@ def write_html_report(
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
-    return _write_text(Path(out_dir) / REPORT_NAME, page)
+    return _write_text(Path(out_dir) / name, page)
 
 
 def _esc(value: Any) -> str:
@@ -219,4 +223,15 @@ def timeline_plot(rows: dict[str, Sequence[tuple[float, float, str]]], title: st
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
+    return Figure.from_matplotlib(title, fig)
+
+
+def histogram_plot(values: Sequence[float], title: str, xlabel: str, bins: Sequence[float] | int = 10) -> Figure:
+    """The distribution of ``values`` (e.g. a class's exam scores)."""
+    fig, ax = _new_axes()
+    ax.hist(values, bins=bins, color="#4878a8", edgecolor="white")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.grid(axis="y", alpha=0.3)
     return Figure.from_matplotlib(title, fig)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from shenggu.cli import assess as _assess  # noqa: F401  (registers its commands)
 from shenggu.cli import court as _court  # noqa: F401  (registers its commands)
 from shenggu.cli import speakers as _speakers  # noqa: F401  (registers its commands)
 from shenggu.cli.base import app, bench_app, friendly_errors, keys_app, print_summary

@@ -15,6 +15,9 @@ from shenggu.asr.hotwords import split_hotwords
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import ENGINES, get_recognizer
 from shenggu.asr.types import Transcript
+from shenggu.assess.registry import LANGUAGES as ASSESS_LANGUAGES
+from shenggu.assess.registry import get_assessor
+from shenggu.assess.types import Assessment
 from shenggu.audio.decode import decode_audio
 from shenggu.diarize.assign import diarize_transcript
 from shenggu.diarize.pipeline import DiarizeOptions
@@ -27,7 +30,12 @@ from shenggu.service.storage import speakers as speaker_store
 OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
 # Form-field types: FastAPI documents them as enums and answers 422 for anything else.
 LanguageField = Literal["zh", "en", "auto"]
-TaskField = Literal["transcribe", "court_record"]
+TaskField = Literal["transcribe", "court_record", "assess"]
+ASSESS_MAX_TEXT = 2000
+ASSESS_MAX_SECONDS = 600.0
+AssessTextField = Annotated[
+    str, Form(max_length=ASSESS_MAX_TEXT, description="assess: the text the speaker was asked to read aloud.")
+]
 HotwordsField = Annotated[str, Form(description="Comma-separated names/terms to favour.")]
 HotwordListsField = Annotated[
     str,
@@ -157,10 +165,36 @@ def run_transcription(
     return _diarized(path, transcript, request.diarize)
 
 
+@dataclass(frozen=True)
+class AssessRequest:
+    """What a pronunciation assessment needs: the reference text and its language."""
+
+    language: str
+    text: str
+
+    @classmethod
+    def parse(cls, language: str | None, text: str | None) -> AssessRequest:
+        """Validate raw request fields (raises InvalidOptionError)."""
+        if language not in ASSESS_LANGUAGES:
+            raise InvalidOptionError(f"assessment needs language en or zh, not '{(language or '')[:20]}'")
+        if not (text or "").strip():
+            raise InvalidOptionError("text (the reference the speaker read) is required")
+        return cls(language, text.strip())
+
+
+def run_assessment(path: Path, request: AssessRequest) -> Assessment:
+    """Score a stored reading."""
+    samples = decode_audio(path, max_seconds=ASSESS_MAX_SECONDS)
+    return get_assessor(request.language).assess(samples, request.text)
+
+
 def run_job(
     task: str, path: Path, options: dict, name: str | None, results_dir: Path, progress: Callable[[float], None]
 ) -> tuple[dict, float]:
     """Run a stored job: ``(result, audio seconds)``. A court record's files go to ``results_dir``."""
+    if task == "assess":
+        assessment = run_assessment(path, AssessRequest(**options["assess"]))
+        return assessment.to_dict(), assessment.duration
     transcript = run_transcription(path, TranscribeRequest.from_json(options), name, progress)
     if task != "court_record":
         return transcript.to_dict(), transcript.duration

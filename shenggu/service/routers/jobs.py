@@ -15,8 +15,11 @@ from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.storage import jobs
+from shenggu.service.storage.models import Job
 from shenggu.service.storage.tenants import NotFoundError, Principal
 from shenggu.service.tasks import (
+    AssessRequest,
+    AssessTextField,
     DiarizeField,
     DiarizeRequest,
     HotwordListsField,
@@ -29,7 +32,7 @@ from shenggu.service.tasks import (
     TaskField,
     TranscribeRequest,
 )
-from shenggu.service.uploads import persist_upload
+from shenggu.service.uploads import StoredUpload, persist_upload
 from shenggu.service.worker import job_results_dir, job_view
 from shenggu.solutions.court.hearing import DEFAULT_ROLES, parse_participants
 from shenggu.solutions.court.record import HearingHeader
@@ -74,46 +77,61 @@ async def create_job(
     participants: Annotated[
         str, Form(max_length=2000, description="court_record: role:name pairs, e.g. 审判长:张三,原告:李四.")
     ] = "",
+    text: AssessTextField = "",
 ) -> JSONResponse:
     """Accept a job: 202 with its id once the upload is stored durably.
 
     ``task=court_record`` produces a hearing record (庭审笔录): diarized with ``roles`` (default
     judge,plaintiff,defendant), with keyword, amount and date indexes; its DOCX, PDF and JSON are at
-    ``/v1/jobs/{id}/files/{name}`` once it succeeded."""
-    state = request.app.state
+    ``/v1/jobs/{id}/files/{name}`` once it succeeded. ``task=assess`` scores a reading of ``text`` (``language``
+    en or zh), like ``POST /v1/assessments`` for recordings too long to wait for."""
     court_header = _court_header(case_number, court, hearing_date, participants) if task == "court_record" else None
     if court_header is not None:
         diarize, roles = True, roles or ",".join(DEFAULT_ROLES)
-    with state.db.session() as session:
-        speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
-        parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers)
-        options = parsed.with_stored(session, principal.tenant_id, hotword_lists).to_json()
+    if task == "assess":
+        options = {"assess": asdict(AssessRequest.parse(language, text))}
+    else:
+        with request.app.state.db.session() as session:
+            speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
+            parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers)
+            options = parsed.with_stored(session, principal.tenant_id, hotword_lists).to_json()
     if court_header is not None:
         options["court"] = asdict(court_header)
-    callback = _check_callback(callback_url)
+    stored = await store_upload(request, principal, file)
+    job = await enqueue(request, principal, stored, file.filename or "", task, options, _check_callback(callback_url))
+    return JSONResponse({"id": job.id, "object": "job", "status": job.status}, status_code=202)
+
+
+async def store_upload(request: Request, principal: Principal, file: UploadFile) -> StoredUpload:
+    """Check the caller's rate, then store an upload durably (before any 202 is sent)."""
+    state = request.app.state
     state.rate_limiter.check(principal)
-    stored = await run_in_threadpool(
+    return await run_in_threadpool(
         persist_upload, file, state.settings.data_dir / "uploads", state.settings.max_upload_mb << 20
     )
+
+
+async def enqueue(
+    request: Request,
+    principal: Principal,
+    stored: StoredUpload,
+    name: str,
+    task: str,
+    options: dict,
+    callback: str | None = None,
+) -> Job:
+    """Queue a job for a stored upload after the audio checks (quota, length); the upload is removed if refused."""
+    state = request.app.state
     try:
         seconds = await run_in_threadpool(probe_duration, stored.path)
         with state.db.session() as session:
             check_audio(session, principal, seconds)
-            job = jobs.create(
-                session,
-                principal.tenant_id,
-                task,
-                options,
-                str(stored.path),
-                stored.sha256,
-                file.filename or "",
-                callback,
-                seconds,
+            return jobs.create(
+                session, principal.tenant_id, task, options, str(stored.path), stored.sha256, name, callback, seconds
             )
     except BaseException:
         stored.path.unlink(missing_ok=True)
         raise
-    return JSONResponse({"id": job.id, "object": "job", "status": job.status}, status_code=202)
 
 
 @router.get("/{job_id}")

@@ -1,0 +1,58 @@
+"""Pronunciation assessment: ``POST /v1/assessments`` — a reading of a known text scored at once, or as a job
+when the recording is long."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from shenggu.audio import probe_duration
+from shenggu.service.auth import current_principal
+from shenggu.service.errors import error_responses
+from shenggu.service.limits import check_audio
+from shenggu.service.observability import add_audio_seconds
+from shenggu.service.routers.jobs import enqueue, store_upload
+from shenggu.service.storage import usage
+from shenggu.service.storage.tenants import Principal
+from shenggu.service.tasks import AssessRequest, AssessTextField, run_assessment
+
+router = APIRouter(prefix="/v1", tags=["assessment"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
+
+SYNC_SECONDS = 60.0  # longer readings become a job: nobody should hold a connection open for minutes
+
+
+@router.post("/assessments", response_model=None)
+async def create_assessment(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    file: Annotated[UploadFile, File(description="A recording of the text being read aloud.")],
+    text: AssessTextField,
+    language: Annotated[Literal["en", "zh"], Form()] = "en",
+) -> JSONResponse:
+    """Score a reading: utterance accuracy, fluency, completeness, prosodic and total (0-100), each word with its
+    error type and its phones (English) or syllables with tones (Mandarin). Recordings over 60 s are queued as
+    a job (202 with its id; poll ``/v1/jobs/{id}``)."""
+    parsed = AssessRequest.parse(language, text)
+    stored = await store_upload(request, principal, file)
+    try:
+        seconds = await run_in_threadpool(probe_duration, stored.path) or 0.0
+    except BaseException:
+        stored.path.unlink(missing_ok=True)
+        raise
+    if seconds > SYNC_SECONDS:  # the job owns the stored upload from here (enqueue removes it if refused)
+        job = await enqueue(request, principal, stored, file.filename or "", "assess", {"assess": asdict(parsed)})
+        return JSONResponse({"id": job.id, "object": "job", "status": job.status}, status_code=202)
+    try:
+        with request.app.state.db.session() as session:
+            check_audio(session, principal, seconds)
+        assessment = await run_in_threadpool(run_assessment, stored.path, parsed)
+    finally:
+        stored.path.unlink(missing_ok=True)
+    with request.app.state.db.session() as session:
+        usage.record(session, principal.tenant_id, "assess", assessment.duration)
+    add_audio_seconds(request, "assess", assessment.duration)
+    return JSONResponse(assessment.to_dict())
