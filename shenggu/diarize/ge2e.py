@@ -16,6 +16,7 @@ import collections
 import importlib.util
 import pickle
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -304,13 +305,22 @@ class Ge2eEncoder:
         mean = partials.mean(axis=0)
         return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
-    def embed_windows(self, samples: np.ndarray, window_s: float, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Embeddings of sliding windows for diarization: ``(starts_s, embeddings)``, shapes ``(n,)`` and ``(n, 256)``.
+    def embed_windows(
+        self,
+        samples: np.ndarray,
+        window_s: float,
+        hop_s: float,
+        spans: Sequence[tuple[float, float]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of sliding windows for diarization: ``(starts_s, embeddings)``, shapes ``(n,)`` and ``(n, 256)``,
+        in time order.
 
-        Windows of ``window_s`` start every ``hop_s`` (both rounded to 10 ms frames); when the last one stops short
-        of the end, one more window ends exactly at the end. A clip shorter than one window gives one window
-        over all of it. Each window is embedded on its own (its own LSTM pass, as Resemblyzer's partials), from
-        the mel spectrogram of the whole clip after one volume normalisation of the whole clip.
+        Windows of ``window_s`` start every ``hop_s`` (both rounded to 10 ms frames) inside each of ``spans``
+        (seconds; default: the whole clip) and never cross a span's edges; when the last one stops short of a
+        span's end, one more window ends exactly there. A span shorter than one window gives one window over all
+        of it. Each window is embedded on its own (its own LSTM pass, as Resemblyzer's partials), from the mel
+        spectrogram of the whole clip after one volume normalisation; windows of all spans run as one batch,
+        which is what makes many short speech regions cheap.
         """
         if not (window_s > 0 and hop_s > 0):
             raise InvalidOptionError("window and hop lengths must be positive")
@@ -319,14 +329,28 @@ class Ge2eEncoder:
         usable = max(1, -(-len(wav) // HOP))  # frames centred inside the clip
         length = max(1, round(window_s * SAMPLE_RATE / HOP))
         hop = max(1, round(hop_s * SAMPLE_RATE / HOP))
-        if usable <= length:
-            starts = np.zeros(1, dtype=np.int64)
-            length = usable
-        else:
-            starts = np.arange(0, usable - length + 1, hop)
-            if starts[-1] + length < usable:
-                starts = np.append(starts, usable - length)
-        return starts * (HOP / SAMPLE_RATE), self._embed_frames(mel, starts, length)
+        frame_spans = [(0, usable)] if spans is None else [_frame_span(a, b, usable) for a, b in spans]
+        by_length: dict[int, list[int]] = {}  # windows of one length run through the LSTM together
+        for first, stop in frame_spans:
+            if stop - first <= length:
+                by_length.setdefault(max(1, stop - first), []).append(first)
+                continue
+            starts = list(range(first, stop - length + 1, hop))
+            if starts[-1] + length < stop:
+                starts.append(stop - length)
+            by_length.setdefault(length, []).extend(starts)
+        if not by_length:
+            return np.zeros(0), np.zeros((0, self.dim), np.float32)
+        starts = np.concatenate([np.asarray(v, np.int64) for v in by_length.values()])
+        embeddings = np.concatenate([self._embed_frames(mel, np.asarray(v, np.int64), n) for n, v in by_length.items()])
+        order = np.argsort(starts, kind="stable")
+        return starts[order] * (HOP / SAMPLE_RATE), embeddings[order]
+
+
+def _frame_span(start_s: float, end_s: float, usable: int) -> tuple[int, int]:
+    """A span in seconds as mel frames inside ``[0, usable)`` (at least one frame long)."""
+    first = min(max(0, round(start_s * SAMPLE_RATE / HOP)), usable - 1)
+    return first, min(usable, max(first + 1, round(end_s * SAMPLE_RATE / HOP)))
 
 
 @once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,9 +18,12 @@ class SpeakerEncoder(Protocol):
         """One embedding (``(dim,)``, unit length) for a whole clip of one speaker."""
         ...
 
-    def embed_windows(self, samples: np.ndarray, window_s: float, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Embeddings of sliding windows over ``samples``: ``(starts_s, embeddings)`` with shapes ``(n,)`` and
-        ``(n, dim)``; a clip shorter than one window gives one window over all of it."""
+    def embed_windows(
+        self, samples: np.ndarray, window_s: float, hop_s: float, spans: Sequence[tuple[float, float]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of sliding windows over ``samples`` (inside each of ``spans`` in seconds, if given; windows
+        never cross a span's edges): ``(starts_s, embeddings)`` with shapes ``(n,)`` and ``(n, dim)``, in time
+        order; a span shorter than one window gives one window over all of it."""
         ...
 
 
