@@ -150,6 +150,26 @@ class WhisperRecognizer(SlottedEngine):
                 seg.start, seg.end = seg.words[0].start, seg.words[-1].end
         return results
 
+    def align_texts(
+        self, audio: np.ndarray, texts: Sequence[str], language: str, context_s: float = 30.0
+    ) -> list[list[Word]]:
+        """Force each of ``texts`` (non-empty) onto ``audio`` (≤ 30 s) with one encoder pass: its pieces with their
+        time spans and the probability Whisper gives each piece when it is made to read that text.
+
+        Pieces are Whisper's word units: characters (or a multi-character token) in Mandarin, words otherwise; a
+        text's pieces concatenate back to the text. Used by pronunciation assessment (reading a known text)."""
+        import ctranslate2
+
+        self._check_language(language)
+        tokenizer = self._tokenizer(language)
+        tokens = [tokenizer.encode(text) for text in texts]
+        num_frames = min(len(audio) // 160, 3000)
+        with self._slots.hold():
+            encoded = np.asarray(self._model.encode(self._features([audio], context_s)))
+            copies = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(encoded, len(texts), 0)))
+            alignments = self._model.find_alignment(tokenizer, tokens, copies, [num_frames] * len(texts))
+        return [_to_words(alignment, len(audio) / 16000) for alignment in alignments]
+
     def _scorer(self, encoded: np.ndarray, language: str, num_frames: int) -> TextScorer:
         """Teacher-forced log-probability of candidate texts for one chunk (Whisper as acoustic + context LM)."""
         import ctranslate2
@@ -234,17 +254,21 @@ class WhisperRecognizer(SlottedEngine):
             if not [t for t in ids if t < eot]:
                 continue
             merge_punctuations(alignment, _PREPEND_PUNCT, _APPEND_PUNCT)
-            limit = len(chunk) / 16000
-            result.segments[0].words = [
-                Word(
-                    start=min(float(w["start"]), limit),
-                    end=min(float(w["end"]), limit),
-                    word=w["word"],
-                    probability=float(w["probability"]),
-                )
-                for w in alignment
-                if w["word"]
-            ]
+            result.segments[0].words = _to_words(alignment, len(chunk) / 16000)
+
+
+def _to_words(alignment: list[dict], limit: float) -> list[Word]:
+    """faster-whisper's aligned words as ``Word`` objects, ends clipped to the audio's length ``limit``."""
+    return [
+        Word(
+            start=min(float(w["start"]), limit),
+            end=min(float(w["end"]), limit),
+            word=w["word"],
+            probability=float(w["probability"]),
+        )
+        for w in alignment
+        if w["word"]
+    ]
 
 
 def _select(storage, index: int):
