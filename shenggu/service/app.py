@@ -15,7 +15,18 @@ from shenggu.service.auth import DEV_TENANT
 from shenggu.service.errors import install_error_handlers
 from shenggu.service.limits import RateLimiter
 from shenggu.service.observability import install_observability, track_queue_depth
-from shenggu.service.routers import assessments, audio, hotwords, jobs, speakers, speech, stream, tenants
+from shenggu.service.routers import (
+    assessments,
+    audio,
+    chat,
+    hotwords,
+    jobs,
+    speakers,
+    speech,
+    stream,
+    tenants,
+    translations,
+)
 from shenggu.service.storage import jobs as job_store
 from shenggu.service.storage import tenants as tenant_store
 from shenggu.service.storage.db import Database, default_url
@@ -92,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     workers = WorkerPool(db, settings, install_observability(app))
     track_queue_depth(app, lambda: _queue_depth(db))
     app.state.stream_slots = stream.StreamSlots(settings.max_streams)
-    routers = (audio, speech, assessments, jobs, hotwords, speakers, tenants, stream)
+    routers = (audio, speech, assessments, translations, chat, jobs, hotwords, speakers, tenants, stream)
     for router in (module.router for module in routers):
         app.include_router(router)
 

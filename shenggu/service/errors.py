@@ -38,6 +38,8 @@ _DESCRIPTIONS = {
     415: "Not an audio or video file",
     422: "Malformed request, or empty, damaged or speechless audio",
     429: "Rate limit or daily quota reached (see Retry-After)",
+    502: "The language model failed or broke the requested output format",
+    503: "The language model's queue is full (see Retry-After)",
 }
 
 

@@ -58,6 +58,7 @@ class Usage(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     characters: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # language-model tokens
 
 
 class Job(Base):

@@ -22,8 +22,9 @@ def record(
     audio_seconds: float = 0.0,
     requests: int = 1,
     characters: int = 0,
+    tokens: int = 0,
 ) -> None:
-    """Add one request (and its audio seconds or synthesized characters) to today's usage row."""
+    """Add one request (and its audio seconds, characters or language-model tokens) to today's usage row."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -36,6 +37,7 @@ def record(
         requests=requests,
         audio_seconds=audio_seconds,
         characters=characters,
+        tokens=tokens,
     )
     statement = statement.on_conflict_do_update(
         index_elements=["tenant_id", "day", "capability"],
@@ -43,6 +45,7 @@ def record(
             "requests": Usage.requests + statement.excluded.requests,
             "audio_seconds": Usage.audio_seconds + statement.excluded.audio_seconds,
             "characters": Usage.characters + statement.excluded.characters,
+            "tokens": Usage.tokens + statement.excluded.tokens,
         },
     )
     session.execute(statement)
@@ -81,6 +84,7 @@ def report(session: Session, tenant_id: int, days: int = 30) -> list[dict]:
             "requests": r.requests,
             "audio_seconds": round(r.audio_seconds, 3),
             "characters": r.characters,
+            "tokens": r.tokens,
         }
         for r in rows
     ]

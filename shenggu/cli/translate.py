@@ -1,0 +1,62 @@
+"""``shenggu translate`` and ``shenggu bench translate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shenggu.cli.base import app, bench_app, friendly_errors, print_summary
+
+
+@app.command()
+@friendly_errors
+def translate(
+    text: Annotated[str | None, typer.Argument(help="Text to translate (or use --file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Read the text from this UTF-8 file.")] = None,
+    to: Annotated[str, typer.Option("--to", help="Target language: en or zh.")] = "en",
+    glossary: Annotated[Path | None, typer.Option(help="Term pairs to use: JSON object or TSV lines.")] = None,
+    checks: Annotated[bool, typer.Option(help="Verify numbers, dates, drugs, terms; retry or flag.")] = True,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Translate Mandarin ↔ English with the local model; sentences that fail a self-check are flagged."""
+    from shenggu.errors import InvalidOptionError
+    from shenggu.translate.glossary import detect_source, load_glossary
+    from shenggu.translate.pipeline import translate as run
+    from shenggu.translate.registry import get_translator
+
+    if (text is None) == (file is None):
+        raise InvalidOptionError("give the text or --file, not both")
+    if fmt not in ("text", "json"):
+        raise InvalidOptionError(f"unknown format '{fmt}' (choose text or json)")
+    source_text = text if text is not None else file.read_text(encoding="utf-8")
+    source = detect_source(source_text)
+    if source == to:
+        raise InvalidOptionError(f"the text is already in '{to}' (translate to the other language)")
+    direction = f"{source}-{to}"
+    terms = load_glossary(glossary) if glossary else {}
+    result = run(source_text, direction, get_translator(), terms, "cli", checks)
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(result.text)
+    for sentence in result.sentences:
+        if sentence.needs_review:
+            typer.echo(f"needs review: {sentence.source} → {sentence.text} ({'; '.join(sentence.problems)})", err=True)
+
+
+@bench_app.command("translate")
+@friendly_errors
+def bench_translate(
+    pairs: Annotated[Path, typer.Option(help="TSV: id, direction (zh-en|en-zh), source, reference.")],
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    baseline: Annotated[bool, typer.Option(help="Also run the raw model with a plain prompt and no checks.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N pairs.")] = None,
+) -> None:
+    """Translation: chrF/BLEU per direction, fact preservation, needs-review rate, sentences per second."""
+    from shenggu.bench.translate import TranslateBenchConfig, run_translate_bench
+
+    summary = run_translate_bench(TranslateBenchConfig(pairs, out, baseline, limit))
+    print_summary(summary, out)

@@ -1,0 +1,77 @@
+"""The default translation engine: the local instruction-tuned LLM with a plain translator prompt, one sentence
+per request (short prompts keep a small model on task), greedy decoding so drafts are repeatable."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from shenggu.llm.queue import get_chat_queue
+from shenggu.llm.types import ChatMessage, ChatOptions
+from shenggu.translate.types import Direction
+
+LANGUAGE_NAMES = {"zh": "Simplified Chinese", "en": "English"}
+# Answers sometimes come wrapped: "Translation: …", quotes, or a trailing explanation after a blank line.
+_LABEL = re.compile(r"^\s*(?:translation|译文|翻译)\s*[:：]\s*", re.IGNORECASE)
+_QUOTES = {('"', '"'), ("“", "”"), ("'", "'"), ("「", "」")}
+
+
+class LlmTranslator:
+    """Drafts with the process's language model, through its fair queue. ``plain`` uses a bare "translate this"
+    prompt (the baseline the benchmark compares against)."""
+
+    def __init__(self, plain: bool = False) -> None:
+        self.plain = plain
+        self.name = "llm-plain" if plain else "llm"
+
+    def draft(
+        self,
+        sentences: Sequence[str],
+        direction: Direction,
+        glossary: Mapping[str, str],
+        tenant: str,
+        hints: Sequence[str] | None = None,
+    ) -> list[str]:
+        """One translation per sentence; ``hints[i]`` (with the previous draft folded into it) retries sentence i."""
+        queue = get_chat_queue()
+        drafts = []
+        for i, sentence in enumerate(sentences):
+            hint = hints[i] if hints else ""
+            messages = (
+                plain_messages(sentence, direction)
+                if self.plain
+                else translation_messages(sentence, direction, glossary, hint)
+            )
+            options = ChatOptions(max_tokens=min(1024, 32 + 4 * len(sentence)), temperature=0.0)
+            drafts.append(clean_output(queue.chat(tenant, messages, options).text))
+        return drafts
+
+
+def translation_messages(sentence: str, direction: Direction, glossary: Mapping[str, str], hint: str = "") -> list:
+    """The chat for one sentence: the translator instruction (with the glossary), the sentence, and a correction
+    request when a self-check failed."""
+    source, target = (LANGUAGE_NAMES[side] for side in direction.split("-"))
+    system = (
+        f"You are a professional translator. Translate the {source} text the user sends into {target}. "
+        "Keep every number, date, amount, unit and name exactly. Output only the translation."
+    )
+    used = {term: wanted for term, wanted in glossary.items() if term in sentence}
+    if used:
+        system += " Use these translations of terms: " + "; ".join(f"{a} → {b}" for a, b in used.items()) + "."
+    content = sentence if not hint else f"{sentence}\n\n({hint})"
+    return [ChatMessage("system", system), ChatMessage("user", content)]
+
+
+def plain_messages(sentence: str, direction: Direction) -> list:
+    """The baseline: one plain translator prompt, nothing else."""
+    source, target = (LANGUAGE_NAMES[side] for side in direction.split("-"))
+    return [ChatMessage("user", f"Translate the following {source} text into {target}:\n{sentence}")]
+
+
+def clean_output(text: str) -> str:
+    """The translation alone: first paragraph, no label, no wrapping quotes."""
+    text = text.strip().split("\n\n")[0].strip()
+    text = _LABEL.sub("", text).strip()
+    if len(text) >= 2 and (text[0], text[-1]) in _QUOTES:
+        text = text[1:-1].strip()
+    return text

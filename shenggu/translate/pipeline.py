@@ -1,0 +1,57 @@
+"""Translation you can trust: sentences drafted by an engine, every draft checked against its source (numbers,
+units, dates, amounts, drug names, codes, glossary terms), failed ones retried once with a corrective hint, and
+what still fails returned flagged ``needs_review`` with the reasons — never silently changed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shenggu.errors import InvalidOptionError
+from shenggu.translate.checks import check_translation, corrective_hint
+from shenggu.translate.sentences import split_sentences
+from shenggu.translate.types import DIRECTIONS, Direction, SentenceTranslation, Translation, Translator
+
+MAX_GLOSSARY_TERMS = 500
+
+
+def check_direction(direction: str) -> Direction:
+    """A supported direction (``InvalidOptionError`` otherwise)."""
+    if direction not in DIRECTIONS:
+        raise InvalidOptionError(f"unsupported direction '{direction[:20]}' (choose zh-en or en-zh)")
+    return direction  # type: ignore[return-value]
+
+
+def translate(
+    text: str,
+    direction: str,
+    engine: Translator,
+    glossary: Mapping[str, str] | None = None,
+    tenant: str = "",
+    checks: bool = True,
+) -> Translation:
+    """Translate ``text``; with ``checks`` (the default) every sentence is verified, retried once, or flagged."""
+    chosen = check_direction(direction)
+    terms = dict(glossary or {})
+    if len(terms) > MAX_GLOSSARY_TERMS:
+        raise InvalidOptionError(f"a glossary holds at most {MAX_GLOSSARY_TERMS} terms")
+    sources = split_sentences(text, chosen.split("-")[0])
+    drafts = engine.draft(sources, chosen, terms, tenant)
+    results = [SentenceTranslation(s, d, engine=engine.name) for s, d in zip(sources, drafts, strict=True)]
+    if not checks:
+        return Translation(chosen, results)
+    problems = [check_translation(r.source, r.text, chosen, terms) for r in results]
+    failed = [i for i, p in enumerate(problems) if p]
+    if failed:
+        hints = [""] * len(sources)
+        for i in failed:
+            hints[i] = f"Your previous translation was: {results[i].text} — {corrective_hint(problems[i])}"
+        retried = engine.draft([sources[i] for i in failed], chosen, terms, tenant, [hints[i] for i in failed])
+        for i, text_again in zip(failed, retried, strict=True):
+            again = check_translation(sources[i], text_again, chosen, terms)
+            results[i].attempts = 2
+            if len(again) <= len(problems[i]):
+                results[i].text, problems[i] = text_again, again
+    for result, found in zip(results, problems, strict=True):
+        result.problems = [p.detail for p in found]
+        result.needs_review = bool(found)
+    return Translation(chosen, results)

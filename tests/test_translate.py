@@ -1,0 +1,155 @@
+"""Translation: the self-checking pipeline (retry with a corrective hint, then flag), the real local model on a
+few sentences, the /v1/translations and /v1/chat/completions APIs, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import pytest
+from typer.testing import CliRunner
+
+from shenggu.cli.main import app as cli
+from shenggu.config import Settings
+from shenggu.errors import InvalidOptionError
+from shenggu.service.app import create_app
+from shenggu.translate.pipeline import translate
+from shenggu.translate.registry import get_translator
+from shenggu.translate.sentences import split_sentences
+from tests.servers import call_as, running_server, tenant_keys
+
+
+class ScriptedEngine:
+    """Returns prepared drafts in order, recording the hints it was given (tests the pipeline, not a model)."""
+
+    name = "scripted"
+
+    def __init__(self, *rounds: list[str]) -> None:
+        self.rounds = list(rounds)
+        self.hints: list[Sequence[str] | None] = []
+
+    def draft(self, sentences, direction, glossary: Mapping[str, str], tenant, hints=None) -> list[str]:
+        self.hints.append(hints)
+        return self.rounds.pop(0)[: len(sentences)]
+
+
+def test_a_wrong_number_is_retried_with_a_hint_and_fixed():
+    engine = ScriptedEngine(["The meeting starts at 4 pm.", "It rains."], ["The meeting starts at 3 pm."])
+    result = translate("会议下午3点开始。下雨了。", "zh-en", engine)
+    first, second = result.sentences
+    assert (first.text, first.attempts, first.needs_review) == ("The meeting starts at 3 pm.", 2, False)
+    assert (second.attempts, second.needs_review) == (1, False)
+    assert "3 pm" in engine.hints[1][0] or "15:00" in engine.hints[1][0]
+    assert result.to_dict()["machine_translated"] is True
+
+
+def test_what_stays_wrong_is_flagged_never_silently_changed():
+    engine = ScriptedEngine(["Take aspirin twice a day."], ["Take aspirin two times a day."])
+    result = translate("阿莫西林每天两次。", "zh-en", engine)
+    sentence = result.sentences[0]
+    assert sentence.needs_review and result.needs_review
+    assert any("amoxicillin" in p for p in sentence.problems)
+
+
+def test_glossary_violations_are_caught():
+    engine = ScriptedEngine(["The accuser spoke first."], ["The accuser spoke first."])
+    result = translate("原告先发言。", "zh-en", engine, glossary={"原告": "plaintiff"})
+    assert result.sentences[0].needs_review
+    assert "plaintiff" in result.sentences[0].problems[0]
+
+
+def test_without_checks_drafts_pass_through():
+    engine = ScriptedEngine(["The meeting starts at 4 pm."])
+    result = translate("会议下午3点开始。", "zh-en", engine, checks=False)
+    assert result.sentences[0].text == "The meeting starts at 4 pm." and not result.needs_review
+
+
+@pytest.mark.parametrize(
+    ("text", "direction", "message"),
+    [(" ", "zh-en", "empty"), ("x" * 9000, "en-zh", "at most"), ("hello", "en-fr", "direction")],
+)
+def test_bad_input(text, direction, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        translate(text, direction, ScriptedEngine(["x"]))
+
+
+def test_sentence_splitting():
+    assert split_sentences("Dr. Smith came at 3.5 pm. He left! OK?", "en") == [
+        "Dr. Smith came at 3.5 pm.", "He left!", "OK?"]  # fmt: skip
+    assert split_sentences("他说：“你好。”然后走了！\n第二行", "zh") == ["他说：“你好。”", "然后走了！", "第二行"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# The real local model
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_the_local_model_translates_and_keeps_facts():
+    engine = get_translator()
+    to_en = translate("患者每天服用两次阿莫西林，每次500毫克。", "zh-en", engine, tenant="t")
+    assert "amoxicillin" in to_en.text.lower() and "500" in to_en.text, to_en.to_dict()
+    assert not to_en.needs_review, to_en.to_dict()
+    to_zh = translate("The hearing is on March 5, 2024 at 3 pm.", "en-zh", engine, tenant="t")
+    assert "3月5日" in to_zh.text and not to_zh.needs_review, to_zh.to_dict()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    app = create_app(Settings(preload_models=False, job_workers=0, data_dir=tmp_path_factory.mktemp("data")))
+    keys = tenant_keys(app, "hall")
+    with running_server(app) as base:
+        yield base, keys["hall"]
+
+
+def test_translation_api(server):
+    base, key = server
+    done = call_as(base, key, "POST", "/v1/translations", json={"text": "请在三号窗口取号。", "target_language": "en"})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["direction"] == "zh-en" and body["machine_translated"] is True
+    assert any(word in body["text"].lower() for word in ("3", "three", "third"))
+    for payload, status in [
+        ({"text": "", "target_language": "en"}, 422),
+        ({"text": "hello", "target_language": "fr"}, 422),
+        ({"text": "hello", "target_language": "en"}, 400),
+        ({"text": "你好", "target_language": "en", "glossary": {"你好": ""}}, 400),
+    ]:
+        refused = call_as(base, key, "POST", "/v1/translations", json=payload)
+        assert refused.status_code == status, (payload, refused.text)
+    usage = json.dumps(call_as(base, key, "GET", "/v1/usage").json())
+    assert "translate" in usage
+
+
+def test_chat_completions_with_the_openai_client(server):
+    from openai import OpenAI
+
+    base, key = server
+    client = OpenAI(base_url=f"{base}/v1", api_key=key)
+    messages = [{"role": "user", "content": "Reply with the single word: yes"}]
+    whole = client.chat.completions.create(model="shenggu-llm", messages=messages, max_tokens=5)
+    assert "yes" in whole.choices[0].message.content.lower()
+    assert whole.usage.total_tokens > 0
+    streamed = client.chat.completions.create(model="gpt-4o-mini", messages=messages, max_tokens=5, stream=True)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in streamed)
+    assert text.strip() == whole.choices[0].message.content.strip()
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    shaped = client.chat.completions.create(
+        model="shenggu-llm", max_tokens=40,
+        messages=[{"role": "user", "content": "Which city is the capital of China? Answer in JSON."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},
+    )  # fmt: skip
+    assert "city" in json.loads(shaped.choices[0].message.content)
+    rows = call_as(base, key, "GET", "/v1/usage").json()["data"]
+    tokens = [row["tokens"] for row in rows if row["capability"] == "chat"]
+    assert tokens and tokens[0] > 0
+
+
+def test_cli_translate(tmp_path):
+    runner = CliRunner()
+    glossary = tmp_path / "terms.tsv"
+    glossary.write_text("被告\tdefendant\n", encoding="utf-8")
+    done = runner.invoke(cli, ["translate", "被告今天出庭。", "--to", "en", "--glossary", str(glossary)])
+    assert done.exit_code == 0, done.output
+    assert "defendant" in done.output.lower()
+    bad = runner.invoke(cli, ["translate", "hello", "--to", "en"])
+    assert bad.exit_code == 2 and "already" in bad.output
