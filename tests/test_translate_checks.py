@@ -313,3 +313,11 @@ def test_fact_surfaces_are_from_the_original_text() -> None:
         ("number", "23 year", "二十三岁"),
         ("date", "March 5, 2023", "二〇二三年三月五日"),
     ]
+
+
+def test_spaced_chinese_dates_and_english_proportions_pass() -> None:
+    # Found on the dev pairs: news text spaces digits from 年/月/日; "one in five" is a fraction in Chinese.
+    assert check_translation("电影将于 2021 年 7 月 16 日发行。", "The film opens on July 16, 2021.", "zh-en") == []
+    assert check_translation("One in five students stayed home.", "五分之一的学生待在家里。", "en-zh") == []
+    wrong = check_translation("电影将于 2021 年 7 月 16 日发行。", "The film opens on July 17, 2021.", "zh-en")
+    assert wrong and wrong[0].kind == "date"

@@ -59,6 +59,11 @@ class FairQueue:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def workers(self) -> int:
+        """Jobs run at once."""
+        return self._workers
+
     def submit(self, tenant: str, job: Callable[[], T]) -> Future[T]:
         """Queue ``job`` for ``tenant``; its future holds the result. Cancelling the future while it waits takes
         it out of the queue. Raises ``QueueFullError`` / ``TenantQueueFullError`` when there is no room."""
@@ -149,6 +154,11 @@ class ChatQueue:
     def __init__(self, model: LanguageModel, fair_queue: FairQueue) -> None:
         self._model = model
         self._queue = fair_queue
+
+    @property
+    def slots(self) -> int:
+        """Requests the model works on at once: a caller with several requests may keep this many queued."""
+        return self._queue.workers
 
     def chat(self, tenant: str, messages: Sequence[ChatMessage], options: ChatOptions | None = None) -> ChatResult:
         """Wait for a turn, then answer in one piece."""

@@ -250,7 +250,10 @@ def _zh_int(text: str) -> int | None:
     return int(text) if text.isascii() else _parse_positional(text.replace("〇", "零"))
 
 
-_ZH_DATE = re.compile(rf"(?<![\d{_CN}个几第])(?:(?P<y>\d{{4}})年)?(?P<m>{_SMALL})月份?(?:(?P<d>{_SMALL})[日号])?")
+# News text often spaces digits from 年/月/日 ("2021 年 7 月 16 日"): one optional space is read through.
+_ZH_DATE = re.compile(
+    rf"(?<![\d{_CN}个几第])(?:(?P<y>\d{{4}}) ?年 ?)?(?P<m>{_SMALL}) ?月份?(?: ?(?P<d>{_SMALL}) ?[日号])?"
+)
 
 
 def _read_zh_date(match: re.Match[str]) -> list[Fact] | None:
@@ -743,6 +746,18 @@ def _read_en_time(match: re.Match[str]) -> list[Fact] | None:
     return [Fact("time", Clock(hour % 24, minute, explicit))]
 
 
+# "one in five", "3 out of 10": a proportion, which Chinese writes as a fraction (五分之一).
+_EN_PROPORTION = re.compile(r"(?i:\b(?P<a>one|a|\d{1,6})\s+(?:in|out\s+of)\s+(?P<b>[a-z]+|\d{1,6})\b)")
+
+
+def _read_en_proportion(match: re.Match[str]) -> list[Fact] | None:
+    numerator = parse_en_number("one" if match["a"].lower() == "a" else match["a"])
+    denominator = parse_en_number(match["b"])
+    if numerator is None or not denominator or not 0 < numerator < denominator:
+        return None
+    return [_number(numerator / denominator)]
+
+
 def _extract_en(text: str) -> list[Fact]:
     scanner = _Scanner(text, lambda start, end: text[start:end])
     _read_drugs(scanner)
@@ -755,6 +770,7 @@ def _extract_en(text: str) -> list[Fact]:
     for pattern in _EN_TIMES:
         scanner.scan(pattern, _read_en_time)
     scanner.scan(_SLASH_FRACTION, _read_slash_fraction)
+    scanner.scan(_EN_PROPORTION, _read_en_proportion)
     scanner.scan(_EN_HALF_UNIT, _read_en_half_unit)
     scanner.scan(_EN_UNIT_AND_A_HALF, _read_en_unit_and_a_half)
     scanner.scan(_EN_A_UNIT, _read_en_a_unit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from shenggu.llm.queue import get_chat_queue
 from shenggu.llm.types import ChatMessage, ChatOptions
@@ -34,17 +35,21 @@ class LlmTranslator:
     ) -> list[str]:
         """One translation per sentence; ``hints[i]`` (with the previous draft folded into it) retries sentence i."""
         queue = get_chat_queue()
-        drafts = []
-        for i, sentence in enumerate(sentences):
-            hint = hints[i] if hints else ""
+
+        def one(i: int) -> str:
+            sentence, hint = sentences[i], hints[i] if hints else ""
             messages = (
                 plain_messages(sentence, direction)
                 if self.plain
                 else translation_messages(sentence, direction, glossary, hint)
             )
             options = ChatOptions(max_tokens=min(1024, 32 + 4 * len(sentence)), temperature=0.0)
-            drafts.append(clean_output(queue.chat(tenant, messages, options).text))
-        return drafts
+            return clean_output(queue.chat(tenant, messages, options).text)
+
+        # Sentences go to the queue together, so every llama.cpp slot is busy (batched decoding is ~40 % more
+        # tokens per second than one sequence at a time on 2 cores).
+        with ThreadPoolExecutor(max_workers=min(len(sentences), queue.slots) or 1) as pool:
+            return list(pool.map(one, range(len(sentences))))
 
 
 def translation_messages(sentence: str, direction: Direction, glossary: Mapping[str, str], hint: str = "") -> list:
