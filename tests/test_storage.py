@@ -71,6 +71,7 @@ def test_usage_upsert_adds_up_under_concurrency(db):
             with db.session() as session:
                 usage.record(session, tenant_id, "transcribe", 1.5)
                 usage.record(session, tenant_id, "speech", characters=5)
+                usage.record(session, tenant_id, "chat", tokens=7)
 
     threads = [threading.Thread(target=hit) for _ in range(4)]
     for t in threads:
@@ -80,9 +81,11 @@ def test_usage_upsert_adds_up_under_concurrency(db):
     with db.session() as session:
         rows = usage.report(session, tenant_id)
         day = usage.today()
+        base = {"day": day, "requests": 40, "audio_seconds": 0.0, "characters": 0, "tokens": 0}
         assert rows == [
-            {"day": day, "capability": "speech", "requests": 40, "audio_seconds": 0.0, "characters": 200},
-            {"day": day, "capability": "transcribe", "requests": 40, "audio_seconds": 60.0, "characters": 0},
+            {**base, "capability": "chat", "tokens": 280},
+            {**base, "capability": "speech", "characters": 200},
+            {**base, "capability": "transcribe", "audio_seconds": 60.0},
         ]
         assert usage.audio_seconds_today(session, tenant_id) == pytest.approx(60.0)
         assert usage.characters_today(session, tenant_id) == 200

@@ -153,3 +153,33 @@ def test_cli_translate(tmp_path):
     assert "defendant" in done.output.lower()
     bad = runner.invoke(cli, ["translate", "hello", "--to", "en"])
     assert bad.exit_code == 2 and "already" in bad.output
+
+
+# --------------------------------------------------------------------------------------------------------
+# Speech translation
+# --------------------------------------------------------------------------------------------------------
+
+ZH_CLIP = "zh_wenet_BAC009S0724W0121"  # 广州市房地产中介协会分析
+
+
+def test_openai_audio_translation_and_bilingual_subtitles(server, eval_dir, recognizer):
+    base, key = server
+    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+        english = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f}, data={"model": "whisper-1"})
+    assert english.status_code == 200, english.text
+    text = english.json()["text"]
+    assert "guangzhou" in text.lower() and not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+        vtt = call_as(base, key, "POST", "/v1/audio/transcriptions", files={"file": f},
+                      data={"language": "zh", "response_format": "vtt", "translate_to": "en"})  # fmt: skip
+    assert vtt.status_code == 200, vtt.text
+    cue = vtt.text.split("\n\n")[1].splitlines()
+    assert "-->" in cue[0] and "广州" in cue[1] and "guangzhou" in cue[2].lower()
+
+
+def test_cli_transcribe_with_translation(eval_dir, recognizer):
+    done = CliRunner().invoke(cli, ["transcribe", str(eval_dir / "asr" / f"{ZH_CLIP}.wav"), "--language", "zh",
+                                    "--format", "srt", "--translate-to", "en"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    lines = done.output.strip().splitlines()
+    assert lines[0] == "1" and "广州" in lines[2] and "guangzhou" in lines[3].lower()

@@ -19,9 +19,15 @@ def _timestamp(seconds: float, separator: str) -> str:
 
 
 def _cue_text(transcript: Transcript, segment: Segment) -> str:
-    """A segment's text, after "[speaker] " when the transcript was diarized."""
+    """A segment's text, after "[speaker] " when the transcript was diarized, and its translation on a second line
+    when it was translated (bilingual subtitles)."""
     speaker = transcript.speaker_name(segment)
-    return f"[{speaker}] {segment.text.strip()}" if speaker else segment.text.strip()
+    text = f"[{speaker}] {segment.text.strip()}" if speaker else segment.text.strip()
+    return _with_translation(text, segment)
+
+
+def _with_translation(text: str, segment: Segment) -> str:
+    return f"{text}\n{segment.translation.strip()}" if segment.translation else text
 
 
 def to_srt(transcript: Transcript) -> str:
@@ -38,7 +44,7 @@ def to_vtt(transcript: Transcript) -> str:
     cues = []
     for s in transcript.segments:
         speaker = transcript.speaker_name(s)
-        text = f"<v {speaker}>{s.text.strip()}" if speaker else s.text.strip()
+        text = _with_translation(f"<v {speaker}>{s.text.strip()}" if speaker else s.text.strip(), s)
         cues.append(f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{text}\n")
     return "WEBVTT\n\n" + "\n".join(cues)
 

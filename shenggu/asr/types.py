@@ -31,6 +31,8 @@ class Segment:
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
     speaker: str | None = None  # set by diarization
+    translation: str | None = None  # set by speech translation (a machine draft)
+    translation_problems: list[str] = field(default_factory=list)  # self-check failures: review before use
 
 
 @dataclass
@@ -68,6 +70,10 @@ def _segment_dict(segment: Segment) -> dict:
     out = {"start": round(segment.start, 3), "end": round(segment.end, 3), "text": segment.text}
     if segment.speaker is not None:
         out["speaker"] = segment.speaker
+    if segment.translation is not None:
+        out["translation"] = segment.translation
+        out["translation_needs_review"] = bool(segment.translation_problems)
+        out["translation_problems"] = segment.translation_problems
     out["words"] = [_word_dict(w) for w in segment.words]
     return out
 

@@ -36,6 +36,9 @@ def transcribe(
     roles: Annotated[
         str, typer.Option(help="With --diarize: roles in order of first appearance (judge,plaintiff).")
     ] = "",
+    translate_to: Annotated[
+        str | None, typer.Option(help="Also translate every segment into en or zh (bilingual srt/vtt).")
+    ] = None,
 ) -> None:
     """Transcribe recordings to text with timestamps (Mandarin and English), optionally with speakers."""
     from tqdm import tqdm
@@ -49,6 +52,9 @@ def transcribe(
     from shenggu.diarize.assign import diarize_transcript
     from shenggu.diarize.pipeline import DiarizeOptions
     from shenggu.diarize.roles import parse_roles
+    from shenggu.errors import InvalidOptionError
+    from shenggu.translate.registry import get_translator
+    from shenggu.translate.transcripts import LANGUAGES, translate_transcript
 
     options = TranscribeOptions(
         language=language,
@@ -58,6 +64,8 @@ def transcribe(
         correct=not no_correct,
     )
     check_format(fmt)  # before any model loads
+    if translate_to and translate_to not in LANGUAGES:
+        raise InvalidOptionError(f"--translate-to must be en or zh, not '{translate_to[:20]}'")
     speakers = DiarizeOptions(num_speakers=num_speakers) if diarize else None
     role_names = parse_roles(roles)
     recognizer = get_recognizer(engine, model_dir)
@@ -72,6 +80,8 @@ def transcribe(
             transcript = run(path, recognizer, options, progress=progress, name=path.name)
         if speakers:
             transcript = diarize_transcript(transcript, decode_audio(path), speakers, role_names)
+        if translate_to:
+            transcript = translate_transcript(transcript, translate_to, get_translator())
         text = render(transcript, fmt)
         if output_dir:
             output_dir.mkdir(parents=True, exist_ok=True)

@@ -173,8 +173,8 @@ def _raise_if_error(response: dict[str, Any]) -> None:
 
 
 def _check_json(text: str, finish_reason: str) -> None:
-    if finish_reason == "length":
-        raise LanguageModelError("the JSON answer was cut off at max_tokens; allow more tokens")
+    if finish_reason == "length":  # the caller's budget, not a model failure
+        raise InvalidOptionError("the JSON answer was cut off at max_tokens; allow more tokens")
     try:
         json.loads(text)
     except ValueError as exc:

@@ -25,6 +25,8 @@ from shenggu.diarize.roles import parse_roles
 from shenggu.errors import InvalidOptionError
 from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import speakers as speaker_store
+from shenggu.translate.registry import get_translator
+from shenggu.translate.transcripts import translate_transcript
 
 # OpenAI model names map to the default engine, so unmodified OpenAI clients work.
 OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
@@ -45,6 +47,9 @@ DiarizeField = Annotated[bool, Form(description="Say who spoke when: segments an
 SpeakerCountField = Annotated[int | None, Form(ge=1, le=20, description="Exact number of speakers, if known.")]
 MinSpeakersField = Annotated[int | None, Form(ge=1, le=20, description="At least this many speakers.")]
 MaxSpeakersField = Annotated[int | None, Form(ge=1, le=20, description="At most this many speakers.")]
+TranslateToField = Annotated[
+    Literal["", "en", "zh"], Form(description="Also translate every segment (bilingual SRT/VTT): en or zh.")
+]
 RolesField = Annotated[
     str,
     Form(
@@ -100,6 +105,7 @@ class TranscribeRequest:
     prompt: str | None = None
     hotwords: tuple[str, ...] = ()
     diarize: DiarizeRequest | None = None
+    translate_to: str | None = None  # also translate every segment into en or zh (bilingual subtitles)
 
     @classmethod
     def parse(
@@ -109,10 +115,13 @@ class TranscribeRequest:
         prompt: str | None,
         hotwords: str | list | None,
         diarize: DiarizeRequest | None = None,
+        translate_to: str | None = None,
     ) -> TranscribeRequest:
         """Validate raw request fields (raises InvalidOptionError)."""
         words = tuple(split_hotwords(hotwords or ()))
-        request = cls(engine_name(model), language or None, prompt or None, words, diarize)
+        if translate_to and translate_to not in ("en", "zh"):
+            raise InvalidOptionError(f"translate_to must be en or zh, not '{translate_to[:20]}'")
+        request = cls(engine_name(model), language or None, prompt or None, words, diarize, translate_to or None)
         request.options()  # validates language
         return request
 
@@ -135,14 +144,16 @@ class TranscribeRequest:
             "prompt": self.prompt,
             "hotwords": list(self.hotwords),
             "diarize": self.diarize.to_json() if self.diarize else None,
+            "translate_to": self.translate_to,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> TranscribeRequest:
         """Back from the jobs table (jobs stored before diarization existed have no ``diarize``)."""
         diarize = DiarizeRequest.from_json(data["diarize"]) if data.get("diarize") else None
+        hotwords = tuple(data.get("hotwords") or ())
         return cls(
-            data.get("model"), data.get("language"), data.get("prompt"), tuple(data.get("hotwords") or ()), diarize
+            data.get("model"), data.get("language"), data.get("prompt"), hotwords, diarize, data.get("translate_to")
         )
 
 
@@ -158,11 +169,13 @@ def engine_name(model: str | None) -> str | None:
 def run_transcription(
     path: Path, request: TranscribeRequest, name: str | None, progress: Callable[[float], None] | None = None
 ) -> Transcript:
-    """Transcribe a stored file (and say who spoke when, if asked)."""
+    """Transcribe a stored file (and say who spoke when, and translate every segment, if asked)."""
     transcript = transcribe(path, get_recognizer(request.model), request.options(), progress=progress, name=name)
-    if request.diarize is None:
-        return transcript
-    return _diarized(path, transcript, request.diarize)
+    if request.diarize is not None:
+        transcript = _diarized(path, transcript, request.diarize)
+    if request.translate_to:
+        transcript = translate_transcript(transcript, request.translate_to, get_translator())
+    return transcript
 
 
 @dataclass(frozen=True)

@@ -50,5 +50,5 @@ def load_glossary(path: Path) -> dict[str, str]:
 
 
 def detect_source(text: str) -> str:
-    """"zh" when the text has a Chinese character, else "en"."""
+    """ "zh" when the text has a Chinese character, else "en"."""
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -29,6 +30,7 @@ from shenggu.service.tasks import (
     RolesField,
     SpeakerCountField,
     TranscribeRequest,
+    TranslateToField,
     run_transcription,
 )
 from shenggu.service.uploads import saved_upload
@@ -58,14 +60,47 @@ async def create_transcription(
     min_speakers: MinSpeakersField = None,
     max_speakers: MaxSpeakersField = None,
     roles: RolesField = "",
+    translate_to: TranslateToField = "",
 ) -> Response:
     """Transcribe an uploaded file (multipart), answering in the requested format."""
     granularities = set(timestamp_granularities or ["segment"])
-    state = request.app.state
-    with state.db.session() as session:
+    with request.app.state.db.session() as session:
         speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
-        parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers)
+        parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers, translate_to)
         task = parsed.with_stored(session, principal.tenant_id, hotword_lists)
+    transcript = await _run_upload(request, principal, file, task, "transcribe")
+    return _respond(transcript, response_format, granularities, "transcribe")
+
+
+@router.post("/audio/translations", response_model=None)
+async def create_audio_translation(
+    request: Request,
+    file: Annotated[UploadFile, File(description="Audio or video file (Mandarin or English speech).")],
+    principal: Annotated[Principal, Depends(current_principal)],
+    model: Annotated[str, Form()] = "whisper-1",
+    prompt: Annotated[str, Form()] = "",
+    response_format: Annotated[ResponseFormat, Form()] = "json",
+    temperature: Annotated[float, Form()] = 0.0,
+) -> Response:
+    """OpenAI's speech translation: the speech in English. shenggu recognizes it, then translates every segment
+    with the self-checked translator (segments keep their times; ``verbose_json`` segments carry
+    ``translation_needs_review``)."""
+    task = TranscribeRequest.parse(model, None, prompt, "", None, "en")
+    transcript = await _run_upload(request, principal, file, task, "speech_translation")
+    english = replace(
+        transcript,
+        language="en",
+        text=" ".join(s.translation or "" for s in transcript.segments if s.translation).strip(),
+        segments=[replace(s, text=s.translation or "", translation=None, words=[]) for s in transcript.segments],
+    )
+    return _respond(english, response_format, {"segment"}, "translate")
+
+
+async def _run_upload(
+    request: Request, principal: Principal, file: UploadFile, task: TranscribeRequest, capability: str
+) -> Transcript:
+    """Recognize (and diarize / translate, as ``task`` says) an upload, with limits and metering."""
+    state = request.app.state
     state.rate_limiter.check(principal)
     with saved_upload(file, state.settings.max_upload_mb << 20) as path:
         seconds = await run_in_threadpool(probe_duration, path)
@@ -73,12 +108,16 @@ async def create_transcription(
             check_audio(session, principal, seconds)
         transcript = await run_in_threadpool(run_transcription, path, task, file.filename)
     with state.db.session() as session:
-        usage.record(session, principal.tenant_id, "transcribe", transcript.duration)
-    add_audio_seconds(request, "transcribe", transcript.duration)
+        usage.record(session, principal.tenant_id, capability, transcript.duration)
+    add_audio_seconds(request, capability, transcript.duration)
+    return transcript
+
+
+def _respond(transcript: Transcript, response_format: str, granularities: set[str], task: str) -> Response:
     if response_format == "json":
         return JSONResponse({"text": transcript.text})
     if response_format == "verbose_json":
-        return JSONResponse(_verbose(transcript, granularities))
+        return JSONResponse({**_verbose(transcript, granularities), "task": task})
     media = "text/plain" if response_format == "text" else f"text/{response_format}"
     fmt = "txt" if response_format == "text" else response_format
     return PlainTextResponse(render(transcript, fmt), media_type=f"{media}; charset=utf-8")

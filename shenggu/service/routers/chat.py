@@ -34,7 +34,7 @@ MAX_CONTENT_CHARS = 16000
 class Message(BaseModel):
     """One chat turn (text content only)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: Literal["system", "user", "assistant"]
     content: str = Field(max_length=MAX_CONTENT_CHARS)
 
@@ -42,7 +42,7 @@ class Message(BaseModel):
 class ResponseFormat(BaseModel):
     """``text``, ``json_object`` or ``json_schema`` (``{"json_schema": {"name", "schema"}}``)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     type: Literal["text", "json_object", "json_schema"] = "text"
     json_schema: dict[str, Any] | None = None
 
@@ -50,7 +50,7 @@ class ResponseFormat(BaseModel):
 class ChatRequest(BaseModel):
     """The subset of OpenAI's chat request a local model can honour."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     model: str = MODEL_NAME
     messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     max_tokens: int | None = Field(None, ge=1, le=4096)
@@ -59,7 +59,7 @@ class ChatRequest(BaseModel):
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
     seed: int | None = None
-    stream: bool = False
+    stream: bool = Field(False, strict=True)
     response_format: ResponseFormat | None = None
 
     def options(self) -> ChatOptions:
@@ -86,7 +86,11 @@ def _schema(response_format: ResponseFormat | None) -> dict[str, Any] | None:
     return schema
 
 
-@router.post("/completions", response_model=None)
+@router.post(
+    "/completions",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}},
+)
 async def create_chat_completion(
     body: ChatRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict | StreamingResponse:

@@ -31,6 +31,7 @@ from shenggu.service.tasks import (
     SpeakerCountField,
     TaskField,
     TranscribeRequest,
+    TranslateToField,
 )
 from shenggu.service.uploads import StoredUpload, persist_upload
 from shenggu.service.worker import job_results_dir, job_view
@@ -70,6 +71,7 @@ async def create_job(
     min_speakers: MinSpeakersField = None,
     max_speakers: MaxSpeakersField = None,
     roles: RolesField = "",
+    translate_to: TranslateToField = "",
     callback_url: Annotated[str, Form(description="http(s) URL that receives the finished job, signed.")] = "",
     case_number: Annotated[str, Form(max_length=100, description="court_record: the case number.")] = "",
     court: Annotated[str, Form(max_length=100, description="court_record: the court's name.")] = "",
@@ -93,7 +95,7 @@ async def create_job(
     else:
         with request.app.state.db.session() as session:
             speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
-            parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers)
+            parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers, translate_to)
             options = parsed.with_stored(session, principal.tenant_id, hotword_lists).to_json()
     if court_header is not None:
         options["court"] = asdict(court_header)

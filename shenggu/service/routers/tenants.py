@@ -47,7 +47,7 @@ class KeyRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     tenant: str = Field(min_length=1, max_length=100)
-    admin: bool = False
+    admin: bool = Field(False, strict=True)
     quota_seconds_per_day: float | None = Field(None, ge=0)
     rate_per_minute: int | None = Field(None, ge=1, le=_INT32_MAX)
     max_audio_seconds: float | None = Field(None, gt=0)

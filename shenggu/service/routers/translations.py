@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1", tags=["translation"], responses=error_responses
 class TranslationRequest(BaseModel):
     """Text to translate, the target language, optional source language and glossary."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     target_language: Literal["en", "zh"]
@@ -33,7 +33,9 @@ class TranslationRequest(BaseModel):
     glossary: dict[str, str] = Field(
         default_factory=dict, max_length=MAX_TERMS, description="Term pairs that must be used: {source: target}."
     )
-    checks: bool = Field(True, description="Verify numbers, units, dates, drugs, codes and terms; retry or flag.")
+    checks: bool = Field(
+        True, strict=True, description="Verify numbers, units, dates, drugs, codes and terms; retry or flag."
+    )
 
 
 @router.post("/translations")
