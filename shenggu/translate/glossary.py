@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from shenggu.errors import InvalidOptionError
+from shenggu.tts.script import has_han
 
 MAX_TERMS = 500
 MAX_TERM_CHARS = 100
@@ -51,4 +52,4 @@ def load_glossary(path: Path) -> dict[str, str]:
 
 def detect_source(text: str) -> str:
     """ "zh" when the text has a Chinese character, else "en"."""
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+    return "zh" if has_han(text) else "en"

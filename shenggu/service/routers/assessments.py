@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio import probe_duration
+from shenggu.service.audio_requests import meter_audio
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
-from shenggu.service.observability import add_audio_seconds
 from shenggu.service.routers.jobs import enqueue, store_upload
-from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
 from shenggu.service.tasks import AssessRequest, AssessTextField, run_assessment
 
@@ -52,7 +51,5 @@ async def create_assessment(
         assessment = await run_in_threadpool(run_assessment, stored.path, parsed)
     finally:
         stored.path.unlink(missing_ok=True)
-    with request.app.state.db.session() as session:
-        usage.record(session, principal.tenant_id, "assess", assessment.duration)
-    add_audio_seconds(request, "assess", assessment.duration)
+    meter_audio(request, principal, "assess", assessment.duration)
     return JSONResponse(assessment.to_dict())

@@ -7,17 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from shenggu.asr.formats import render
 from shenggu.asr.registry import list_engines
 from shenggu.asr.types import Transcript
-from shenggu.audio import probe_duration
+from shenggu.service.audio_requests import meter_audio, run_on_upload
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
-from shenggu.service.limits import check_audio
-from shenggu.service.observability import add_audio_seconds
-from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
 from shenggu.service.tasks import (
     DiarizeField,
@@ -33,7 +29,6 @@ from shenggu.service.tasks import (
     TranslateToField,
     run_transcription,
 )
-from shenggu.service.uploads import saved_upload
 
 router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
@@ -100,16 +95,10 @@ async def _run_upload(
     request: Request, principal: Principal, file: UploadFile, task: TranscribeRequest, capability: str
 ) -> Transcript:
     """Recognize (and diarize / translate, as ``task`` says) an upload, with limits and metering."""
-    state = request.app.state
-    state.rate_limiter.check(principal)
-    with saved_upload(file, state.settings.max_upload_mb << 20) as path:
-        seconds = await run_in_threadpool(probe_duration, path)
-        with state.db.session() as session:
-            check_audio(session, principal, seconds)
-        transcript = await run_in_threadpool(run_transcription, path, task, file.filename)
-    with state.db.session() as session:
-        usage.record(session, principal.tenant_id, capability, transcript.duration)
-    add_audio_seconds(request, capability, transcript.duration)
+    transcript, _ = await run_on_upload(
+        request, principal, file, lambda path: run_transcription(path, task, file.filename)
+    )
+    meter_audio(request, principal, capability, transcript.duration)
     return transcript
 
 

@@ -12,20 +12,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from shenggu.audio import probe_duration
 from shenggu.audio.decode import decode_audio
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.voiceprint import VERIFY_THRESHOLD, Voiceprint, verify, voiceprint
+from shenggu.service.audio_requests import meter_audio, run_on_upload
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
-from shenggu.service.limits import check_audio
-from shenggu.service.observability import add_audio_seconds
-from shenggu.service.storage import speakers, usage
+from shenggu.service.storage import speakers
 from shenggu.service.storage.models import Speaker
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.uploads import saved_upload
 
 router = APIRouter(
     prefix="/v1/speakers", tags=["speakers"], responses=error_responses(400, 401, 404, 413, 415, 422, 429)
@@ -45,17 +41,9 @@ def _view(row: Speaker) -> dict:
 
 async def _clip_voiceprint(request: Request, principal: Principal, file: UploadFile) -> tuple[Voiceprint, float]:
     """The voiceprint of an uploaded clip (limits and metering as for any audio), and its duration."""
-    state = request.app.state
-    state.rate_limiter.check(principal)
-    with saved_upload(file, state.settings.max_upload_mb << 20) as path:
-        seconds = await run_in_threadpool(probe_duration, path)
-        with state.db.session() as session:
-            check_audio(session, principal, seconds)
-        print_ = await run_in_threadpool(_voiceprint_of_file, path)
-    with state.db.session() as session:
-        usage.record(session, principal.tenant_id, "speaker", seconds or 0.0)
-    add_audio_seconds(request, "speaker", seconds or 0.0)
-    return print_, seconds or 0.0
+    print_, seconds = await run_on_upload(request, principal, file, _voiceprint_of_file)
+    meter_audio(request, principal, "speaker", seconds)
+    return print_, seconds
 
 
 def _voiceprint_of_file(path: Path) -> Voiceprint:
