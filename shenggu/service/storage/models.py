@@ -104,6 +104,20 @@ class HotwordList(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class Glossary(Base):
+    """A tenant's named translation glossary: term pairs (source term → required target term) that translations
+    naming it must use."""
+
+    __tablename__ = "glossaries"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
 class Speaker(Base):
     """A tenant's enrolled voice: the mean speaker embedding of its enrollment clips (weighted by speech time)."""
 
