@@ -14,7 +14,7 @@ from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError
 from shenggu.service.app import create_app
 from shenggu.translate.checks import check_translation
-from shenggu.translate.pipeline import translate
+from shenggu.translate.pipeline import translate, translate_texts
 from shenggu.translate.registry import get_translator
 from shenggu.translate.sentences import split_sentences
 from tests.servers import call_as, running_server, tenant_keys
@@ -57,6 +57,13 @@ def test_glossary_violations_are_caught():
     result = translate("原告先发言。", "zh-en", engine, glossary={"原告": "plaintiff"})
     assert result.sentences[0].needs_review
     assert "plaintiff" in result.sentences[0].problems[0]
+
+
+def test_several_texts_go_to_the_engine_together_and_come_back_grouped():
+    engine = ScriptedEngine(["It rains.", "It is windy.", "Good."])
+    first, second = translate_texts(["下雨了。刮风了。", "好的。"], "zh-en", engine)
+    assert (first.text, second.text) == ("It rains. It is windy.", "Good.")
+    assert len(engine.hints) == 1  # one call for all three sentences
 
 
 def test_without_checks_drafts_pass_through():
@@ -103,13 +110,13 @@ def test_the_local_model_translates_and_keeps_facts_or_flags_them():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     app = create_app(Settings(preload_models=False, job_workers=0, data_dir=tmp_path_factory.mktemp("data")))
-    keys = tenant_keys(app, "hall")
+    keys = tenant_keys(app, "hall", "clinic")
     with running_server(app) as base:
-        yield base, keys["hall"]
+        yield base, keys["hall"], keys["clinic"]
 
 
 def test_translation_api(server):
-    base, key = server
+    base, key, *_ = server
     done = call_as(base, key, "POST", "/v1/translations", json={"text": "请在三号窗口取号。", "target_language": "en"})
     assert done.status_code == 200, done.text
     body = done.json()
@@ -127,10 +134,36 @@ def test_translation_api(server):
     assert "translate" in usage
 
 
+def test_stored_glossaries_apply_by_name_and_by_default(server):
+    base, key, other = server
+    stored = call_as(base, key, "PUT", "/v1/glossaries/court", json={"terms": {"原告": "plaintiff"}})
+    assert stored.status_code == 200 and stored.json()["terms"] == {"原告": "plaintiff"}
+    assert call_as(base, key, "PUT", "/v1/glossaries/bad name", json={"terms": {}}).status_code == 400
+    assert call_as(base, key, "PUT", "/v1/glossaries/x", json={"terms": {"a": ""}}).status_code == 400
+    assert call_as(base, other, "GET", "/v1/glossaries/court").status_code == 404  # tenants do not share
+    named = call_as(base, key, "POST", "/v1/translations",
+                    json={"text": "原告先发言。", "target_language": "en", "glossaries": ["court"]})  # fmt: skip
+    assert named.status_code == 200, named.text
+    sentence = named.json()["sentences"][0]
+    # The stored term is used, or the sentence is flagged naming it (never silently without it).
+    assert "plaintiff" in sentence["text"].lower() or any("plaintiff" in p for p in sentence["problems"])
+    unknown = call_as(base, key, "POST", "/v1/translations",
+                      json={"text": "你好。", "target_language": "en", "glossaries": ["nope"]})  # fmt: skip
+    assert unknown.status_code == 404 and "nope" in unknown.json()["error"]["message"]
+    assert call_as(base, key, "PUT", "/v1/glossaries/default", json={"terms": {"被告": "defendant"}}).is_success
+    by_default = call_as(base, key, "POST", "/v1/translations", json={"text": "被告到庭。", "target_language": "en"})
+    sentence = by_default.json()["sentences"][0]
+    assert "defendant" in sentence["text"].lower() or any("defendant" in p for p in sentence["problems"])
+    listed = call_as(base, key, "GET", "/v1/glossaries").json()["data"]
+    assert [g["name"] for g in listed] == ["court", "default"]
+    assert call_as(base, key, "DELETE", "/v1/glossaries/default").status_code == 204
+    assert call_as(base, key, "DELETE", "/v1/glossaries/default").status_code == 404
+
+
 def test_chat_completions_with_the_openai_client(server):
     from openai import OpenAI
 
-    base, key = server
+    base, key, *_ = server
     client = OpenAI(base_url=f"{base}/v1", api_key=key)
     messages = [{"role": "user", "content": "Reply with the single word: yes"}]
     whole = client.chat.completions.create(model="shenggu-llm", messages=messages, max_tokens=5)
@@ -171,7 +204,7 @@ ZH_CLIP = "zh_wenet_BAC009S0724W0121"  # 广州市房地产中介协会分析
 
 
 def test_openai_audio_translation_and_bilingual_subtitles(server, eval_dir, recognizer):
-    base, key = server
+    base, key, *_ = server
     with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
         english = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f}, data={"model": "whisper-1"})
     assert english.status_code == 200, english.text

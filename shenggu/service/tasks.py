@@ -23,6 +23,7 @@ from shenggu.diarize.assign import diarize_transcript
 from shenggu.diarize.pipeline import DiarizeOptions
 from shenggu.diarize.roles import parse_roles
 from shenggu.errors import InvalidOptionError
+from shenggu.service.storage import glossaries as glossary_store
 from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import speakers as speaker_store
 from shenggu.translate.registry import get_translator
@@ -49,6 +50,11 @@ MinSpeakersField = Annotated[int | None, Form(ge=1, le=20, description="At least
 MaxSpeakersField = Annotated[int | None, Form(ge=1, le=20, description="At most this many speakers.")]
 TranslateToField = Annotated[
     Literal["", "en", "zh"], Form(description="Also translate every segment (bilingual SRT/VTT): en or zh.")
+]
+GlossariesField = Annotated[
+    str,
+    Form(description="With translate_to: comma-separated names of stored glossaries (/v1/glossaries) to use; "
+    "'default' always applies."),
 ]
 RolesField = Annotated[
     str,
@@ -106,6 +112,8 @@ class TranscribeRequest:
     hotwords: tuple[str, ...] = ()
     diarize: DiarizeRequest | None = None
     translate_to: str | None = None  # also translate every segment into en or zh (bilingual subtitles)
+    glossary: dict[str, str] = field(default_factory=dict)  # the tenant's stored terms, for the translation
+    tenant: str = ""  # whose turn it is in the language model's fair queue
 
     @classmethod
     def parse(
@@ -125,12 +133,17 @@ class TranscribeRequest:
         request.options()  # validates language
         return request
 
-    def with_stored(self, session: Session, tenant_id: int, lists: str | None) -> TranscribeRequest:
+    def with_stored(
+        self, session: Session, tenant_id: int, lists: str | None, glossary_names: str | None = None
+    ) -> TranscribeRequest:
         """This request with the terms of the named stored hotword lists and of the tenant's default list added,
-        and with the enrolled voices its roles name."""
+        the enrolled voices its roles name, and (when it translates) the tenant's glossary terms."""
         words = hotword_lists.words_for(session, tenant_id, split_hotwords(lists or ""), self.hotwords)
         diarize = self.diarize.with_enrolled_voices(session, tenant_id) if self.diarize else None
-        return replace(self, hotwords=tuple(words), diarize=diarize)
+        terms = {}
+        if self.translate_to:
+            terms = glossary_store.terms_for(session, tenant_id, split_hotwords(glossary_names or ""), {})
+        return replace(self, hotwords=tuple(words), diarize=diarize, glossary=terms, tenant=str(tenant_id))
 
     def options(self) -> TranscribeOptions:
         """The pipeline options."""
@@ -145,6 +158,8 @@ class TranscribeRequest:
             "hotwords": list(self.hotwords),
             "diarize": self.diarize.to_json() if self.diarize else None,
             "translate_to": self.translate_to,
+            "glossary": self.glossary,
+            "tenant": self.tenant,
         }
 
     @classmethod
@@ -153,7 +168,14 @@ class TranscribeRequest:
         diarize = DiarizeRequest.from_json(data["diarize"]) if data.get("diarize") else None
         hotwords = tuple(data.get("hotwords") or ())
         return cls(
-            data.get("model"), data.get("language"), data.get("prompt"), hotwords, diarize, data.get("translate_to")
+            data.get("model"),
+            data.get("language"),
+            data.get("prompt"),
+            hotwords,
+            diarize,
+            data.get("translate_to"),
+            data.get("glossary") or {},
+            data.get("tenant") or "",
         )
 
 
@@ -174,7 +196,9 @@ def run_transcription(
     if request.diarize is not None:
         transcript = _diarized(path, transcript, request.diarize)
     if request.translate_to:
-        transcript = translate_transcript(transcript, request.translate_to, get_translator())
+        transcript = translate_transcript(
+            transcript, request.translate_to, get_translator(), request.glossary, request.tenant
+        )
     return transcript
 
 

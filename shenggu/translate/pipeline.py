@@ -4,7 +4,7 @@ what still fails returned flagged ``needs_review`` with the reasons — never si
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from shenggu.errors import InvalidOptionError
 from shenggu.translate.checks import check_translation, corrective_hint
@@ -30,28 +30,50 @@ def translate(
     checks: bool = True,
 ) -> Translation:
     """Translate ``text``; with ``checks`` (the default) every sentence is verified, retried once, or flagged."""
+    return translate_texts([text], direction, engine, glossary, tenant, checks)[0]
+
+
+def translate_texts(
+    texts: Sequence[str],
+    direction: str,
+    engine: Translator,
+    glossary: Mapping[str, str] | None = None,
+    tenant: str = "",
+    checks: bool = True,
+) -> list[Translation]:
+    """Translate several texts (e.g. a transcript's segments) at once: all their sentences go to the engine
+    together, so a model with parallel slots keeps them all busy."""
     chosen = check_direction(direction)
     terms = dict(glossary or {})
     if len(terms) > MAX_GLOSSARY_TERMS:
         raise InvalidOptionError(f"a glossary holds at most {MAX_GLOSSARY_TERMS} terms")
-    sources = split_sentences(text, chosen.split("-")[0])
-    drafts = engine.draft(sources, chosen, terms, tenant)
+    groups = [split_sentences(text, chosen.split("-")[0]) for text in texts]
+    sentences = _translate_sentences([s for group in groups for s in group], chosen, engine, terms, tenant, checks)
+    translations, start = [], 0
+    for group in groups:
+        translations.append(Translation(chosen, sentences[start : start + len(group)]))
+        start += len(group)
+    return translations
+
+
+def _translate_sentences(
+    sources: list[str], direction: Direction, engine: Translator, terms: dict[str, str], tenant: str, checks: bool
+) -> list[SentenceTranslation]:
+    drafts = engine.draft(sources, direction, terms, tenant) if sources else []
     results = [SentenceTranslation(s, d, engine=engine.name) for s, d in zip(sources, drafts, strict=True)]
     if not checks:
-        return Translation(chosen, results)
-    problems = [check_translation(r.source, r.text, chosen, terms) for r in results]
+        return results
+    problems = [check_translation(r.source, r.text, direction, terms) for r in results]
     failed = [i for i, p in enumerate(problems) if p]
     if failed:
-        hints = [""] * len(sources)
-        for i in failed:
-            hints[i] = f"Your previous translation was: {results[i].text} — {corrective_hint(problems[i])}"
-        retried = engine.draft([sources[i] for i in failed], chosen, terms, tenant, [hints[i] for i in failed])
+        hints = [f"Your previous translation was: {results[i].text} — {corrective_hint(problems[i])}" for i in failed]
+        retried = engine.draft([sources[i] for i in failed], direction, terms, tenant, hints)
         for i, text_again in zip(failed, retried, strict=True):
-            again = check_translation(sources[i], text_again, chosen, terms)
+            again = check_translation(sources[i], text_again, direction, terms)
             results[i].attempts = 2
             if len(again) <= len(problems[i]):
                 results[i].text, problems[i] = text_again, again
     for result, found in zip(results, problems, strict=True):
         result.problems = [p.detail for p in found]
         result.needs_review = bool(found)
-    return Translation(chosen, results)
+    return results

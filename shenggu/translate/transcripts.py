@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from shenggu.asr.types import Transcript
 from shenggu.errors import InvalidOptionError
-from shenggu.translate.pipeline import translate
+from shenggu.translate.pipeline import translate_texts
 from shenggu.translate.types import Translator
 
 LANGUAGES = ("en", "zh")
@@ -28,12 +28,10 @@ def translate_transcript(
     if transcript.language == target:
         return replace(transcript, segments=[replace(s, translation=s.text) for s in transcript.segments])
     direction = f"{transcript.language}-{target}"
-    segments = []
-    for segment in transcript.segments:
-        if not segment.text.strip():
-            segments.append(segment)
-            continue
-        result = translate(segment.text, direction, engine, glossary, tenant)
+    spoken = [i for i, s in enumerate(transcript.segments) if s.text.strip()]
+    results = translate_texts([transcript.segments[i].text for i in spoken], direction, engine, glossary, tenant)
+    segments = list(transcript.segments)
+    for i, result in zip(spoken, results, strict=True):
         problems = [p for s in result.sentences for p in s.problems]
-        segments.append(replace(segment, translation=result.text, translation_problems=problems))
+        segments[i] = replace(segments[i], translation=result.text, translation_problems=problems)
     return replace(transcript, segments=segments)

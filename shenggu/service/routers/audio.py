@@ -18,6 +18,7 @@ from shenggu.service.storage.tenants import Principal
 from shenggu.service.tasks import (
     DiarizeField,
     DiarizeRequest,
+    GlossariesField,
     HotwordListsField,
     HotwordsField,
     LanguageField,
@@ -56,13 +57,14 @@ async def create_transcription(
     max_speakers: MaxSpeakersField = None,
     roles: RolesField = "",
     translate_to: TranslateToField = "",
+    glossaries: GlossariesField = "",
 ) -> Response:
     """Transcribe an uploaded file (multipart), answering in the requested format."""
     granularities = set(timestamp_granularities or ["segment"])
     with request.app.state.db.session() as session:
         speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
         parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers, translate_to)
-        task = parsed.with_stored(session, principal.tenant_id, hotword_lists)
+        task = parsed.with_stored(session, principal.tenant_id, hotword_lists, glossaries)
     transcript = await _run_upload(request, principal, file, task, "transcribe")
     return _respond(transcript, response_format, granularities, "transcribe")
 
@@ -76,11 +78,14 @@ async def create_audio_translation(
     prompt: Annotated[str, Form()] = "",
     response_format: Annotated[ResponseFormat, Form()] = "json",
     temperature: Annotated[float, Form()] = 0.0,
+    glossaries: GlossariesField = "",
 ) -> Response:
     """OpenAI's speech translation: the speech in English. shenggu recognizes it, then translates every segment
     with the self-checked translator (segments keep their times; ``verbose_json`` segments carry
     ``translation_needs_review``)."""
-    task = TranscribeRequest.parse(model, None, prompt, "", None, "en")
+    with request.app.state.db.session() as session:
+        parsed = TranscribeRequest.parse(model, None, prompt, "", None, "en")
+        task = parsed.with_stored(session, principal.tenant_id, "", glossaries)
     transcript = await _run_upload(request, principal, file, task, "speech_translation")
     english = replace(
         transcript,

@@ -22,6 +22,7 @@ from shenggu.service.tasks import (
     AssessTextField,
     DiarizeField,
     DiarizeRequest,
+    GlossariesField,
     HotwordListsField,
     HotwordsField,
     LanguageField,
@@ -72,6 +73,7 @@ async def create_job(
     max_speakers: MaxSpeakersField = None,
     roles: RolesField = "",
     translate_to: TranslateToField = "",
+    glossaries: GlossariesField = "",
     callback_url: Annotated[str, Form(description="http(s) URL that receives the finished job, signed.")] = "",
     case_number: Annotated[str, Form(max_length=100, description="court_record: the case number.")] = "",
     court: Annotated[str, Form(max_length=100, description="court_record: the court's name.")] = "",
@@ -96,7 +98,7 @@ async def create_job(
         with request.app.state.db.session() as session:
             speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
             parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers, translate_to)
-            options = parsed.with_stored(session, principal.tenant_id, hotword_lists).to_json()
+            options = parsed.with_stored(session, principal.tenant_id, hotword_lists, glossaries).to_json()
     if court_header is not None:
         options["court"] = asdict(court_header)
     stored = await store_upload(request, principal, file)

@@ -12,14 +12,14 @@ from shenggu.errors import InvalidOptionError
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_characters
-from shenggu.service.storage import usage
+from shenggu.service.storage import glossaries, usage
 from shenggu.service.storage.tenants import Principal
 from shenggu.translate.glossary import MAX_TERMS, check_glossary, detect_source
 from shenggu.translate.pipeline import translate
 from shenggu.translate.registry import get_translator
 from shenggu.translate.sentences import MAX_TEXT_CHARS
 
-router = APIRouter(prefix="/v1", tags=["translation"], responses=error_responses(400, 401, 422, 429, 503))
+router = APIRouter(prefix="/v1", tags=["translation"], responses=error_responses(400, 401, 404, 422, 429, 503))
 
 
 class TranslationRequest(BaseModel):
@@ -32,6 +32,11 @@ class TranslationRequest(BaseModel):
     source_language: Literal["en", "zh"] | None = Field(None, description="Default: zh if the text has Chinese.")
     glossary: dict[str, str] = Field(
         default_factory=dict, max_length=MAX_TERMS, description="Term pairs that must be used: {source: target}."
+    )
+    glossaries: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Names of stored glossaries (/v1/glossaries) to use; 'default' always applies.",
     )
     checks: bool = Field(
         True, strict=True, description="Verify numbers, units, dates, drugs, codes and terms; retry or flag."
@@ -48,10 +53,10 @@ async def create_translation(
     source = body.source_language or detect_source(body.text)
     if source == body.target_language:
         raise InvalidOptionError(f"source and target language are both '{source}'")
-    glossary = check_glossary(body.glossary)
     state = request.app.state
     state.rate_limiter.check(principal)
     with state.db.session() as session:
+        glossary = glossaries.terms_for(session, principal.tenant_id, body.glossaries, check_glossary(body.glossary))
         check_characters(session, principal, len(body.text))
     direction = f"{source}-{body.target_language}"
     result = await run_in_threadpool(
