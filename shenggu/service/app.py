@@ -19,6 +19,7 @@ from shenggu.service.routers import (
     assessments,
     audio,
     chat,
+    glossaries,
     hotwords,
     jobs,
     speakers,
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     workers = WorkerPool(db, settings, install_observability(app))
     track_queue_depth(app, lambda: _queue_depth(db))
     app.state.stream_slots = stream.StreamSlots(settings.max_streams)
-    routers = (audio, speech, assessments, translations, chat, jobs, hotwords, speakers, tenants, stream)
+    routers = (audio, speech, assessments, translations, glossaries, chat, jobs, hotwords, speakers, tenants, stream)
     for router in (module.router for module in routers):
         app.include_router(router)
 
