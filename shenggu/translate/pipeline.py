@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from shenggu.errors import InvalidOptionError
 from shenggu.translate.checks import check_translation, corrective_hint
+from shenggu.translate.registry import EngineByDirection
 from shenggu.translate.sentences import split_sentences
 from shenggu.translate.types import DIRECTIONS, Direction, SentenceTranslation, Translation, Translator
 
@@ -47,6 +48,8 @@ def translate_texts(
     terms = dict(glossary or {})
     if len(terms) > MAX_GLOSSARY_TERMS:
         raise InvalidOptionError(f"a glossary holds at most {MAX_GLOSSARY_TERMS} terms")
+    if isinstance(engine, EngineByDirection):
+        engine = engine.for_direction(chosen)
     groups = [split_sentences(text, chosen.split("-")[0]) for text in texts]
     sentences = _translate_sentences([s for group in groups for s in group], chosen, engine, terms, tenant, checks)
     translations, start = [], 0
