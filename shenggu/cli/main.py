@@ -13,7 +13,9 @@ import typer
 
 from shenggu.cli import assess as _assess  # noqa: F401  (registers its commands)
 from shenggu.cli import court as _court  # noqa: F401  (registers its commands)
+from shenggu.cli import kb as _kb  # noqa: F401  (registers its commands)
 from shenggu.cli import speakers as _speakers  # noqa: F401  (registers its commands)
+from shenggu.cli import text as _text  # noqa: F401  (registers its commands)
 from shenggu.cli import translate as _translate  # noqa: F401  (registers its commands)
 from shenggu.cli.base import app, bench_app, friendly_errors, keys_app, print_summary
 

@@ -22,10 +22,12 @@ from shenggu.service.routers import (
     glossaries,
     hotwords,
     jobs,
+    knowledge,
     speakers,
     speech,
     stream,
     tenants,
+    text,
     translations,
 )
 from shenggu.service.storage import jobs as job_store
@@ -104,7 +106,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     workers = WorkerPool(db, settings, install_observability(app))
     track_queue_depth(app, lambda: _queue_depth(db))
     app.state.stream_slots = stream.StreamSlots(settings.max_streams)
-    routers = (audio, speech, assessments, translations, glossaries, chat, jobs, hotwords, speakers, tenants, stream)
+    routers = (
+        audio,
+        speech,
+        assessments,
+        translations,
+        glossaries,
+        text,
+        chat,
+        jobs,
+        hotwords,
+        knowledge,
+        speakers,
+        tenants,
+        stream,
+    )
     for router in (module.router for module in routers):
         app.include_router(router)
 

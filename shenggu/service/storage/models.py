@@ -131,3 +131,38 @@ class Speaker(Base):
     clips: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StoredKnowledgeBase(Base):
+    """A tenant's named FAQ knowledge base. Its versions are append-only; the newest is the active one.
+
+    ``latest_version`` is the highest version number ever given: numbers are never reused, even after the base is
+    deleted (``deleted_at`` set, versions removed) and imported again, so (tenant, name, version) names one content.
+    """
+
+    __tablename__ = "knowledge_bases"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class KnowledgeBaseVersion(Base):
+    """One immutable version of a knowledge base: its entries (``KbEntry.to_dict`` shapes) and where they came from."""
+
+    __tablename__ = "knowledge_base_versions"
+    __table_args__ = (UniqueConstraint("base_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_id: Mapped[int] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[list] = mapped_column(JSON, default=list)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(300), default="")  # the imported file's name, or "json"
+    note: Mapped[str] = mapped_column(String(300), default="")
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a copy of this older version
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
