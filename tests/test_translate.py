@@ -224,3 +224,23 @@ def test_cli_transcribe_with_translation(eval_dir, recognizer):
     assert done.exit_code == 0, done.output
     lines = done.output.strip().splitlines()
     assert lines[0] == "1" and "广州" in lines[2] and "guangzhou" in lines[3].lower()
+
+
+def test_benchmarks_write_their_summary_keys(tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("id\tdirection\tsource\treference\n"
+                     "a\tzh-en\t我有3本书。\tI have 3 books.\n"
+                     "b\ten-zh\tI have 3 books.\t我有3本书。\n", encoding="utf-8")  # fmt: skip
+    runner = CliRunner()
+    done = runner.invoke(cli, ["bench", "translate", "--pairs", str(pairs), "--out", str(tmp_path / "t")])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((tmp_path / "t" / "results.json").read_text())["summary"]
+    for key in ("chrf_zh_en", "chrf_en_zh", "bleu_zh_en", "bleu_en_zh", "preservation_rate", "needs_review_rate",
+                "sentences_per_s"):  # fmt: skip
+        assert summary[key] is not None, key
+    assert (tmp_path / "t" / "report.html").is_file()
+    done = runner.invoke(cli, ["bench", "llm", "--out", str(tmp_path / "l"), "--requests", "2", "--max-tokens", "8"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((tmp_path / "l" / "results.json").read_text())["summary"]
+    assert summary["tokens_per_s_1"] > 0 and summary["tokens_per_s_4"] > 0
+    assert summary["rss_mb_4"] >= summary["rss_mb_loaded"] * 0.5 > 0

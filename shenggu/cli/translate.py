@@ -60,3 +60,20 @@ def bench_translate(
 
     summary = run_translate_bench(TranslateBenchConfig(pairs, out, baseline, limit))
     print_summary(summary, out)
+
+
+@bench_app.command("llm")
+@friendly_errors
+def bench_llm(
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    requests: Annotated[int, typer.Option(help="Requests per concurrency level.")] = 8,
+    max_tokens: Annotated[int, typer.Option(help="Tokens generated per request (at most).")] = 96,
+) -> None:
+    """Language model: load time, tokens/s, first-token time and RSS with 1 and 4 concurrent requests."""
+    from shenggu.bench.llm import LlmBenchConfig, run_llm_bench
+    from shenggu.errors import InvalidOptionError
+
+    if requests < 1 or max_tokens < 1:
+        raise InvalidOptionError("--requests and --max-tokens must be at least 1")
+    summary = run_llm_bench(LlmBenchConfig(out, requests, max_tokens))
+    print_summary(summary, out)
