@@ -88,7 +88,8 @@ def test_usage_upsert_adds_up_under_concurrency(db):
             {**base, "capability": "transcribe", "audio_seconds": 60.0},
         ]
         assert usage.audio_seconds_today(session, tenant_id) == pytest.approx(60.0)
-        assert usage.characters_today(session, tenant_id) == 200
+        assert usage.characters_today(session, tenant_id, ["speech", "translate"]) == 200
+        assert usage.characters_today(session, tenant_id, ["text"]) == 0
 
 
 def test_each_job_is_claimed_by_one_worker(db):

@@ -80,14 +80,19 @@ def check_audio(session, principal: Principal, seconds: float | None) -> None:
             )
 
 
+# The characters-per-day quota covers what costs model time per character: speech synthesis, translation and the
+# assistant's spoken answers (text tools are metered, not limited by it).
+CHARACTER_QUOTA_CAPABILITIES = ("speech", "translate", "assistant")
+
+
 def check_characters(session, principal: Principal, characters: int) -> None:
-    """Refuse speech synthesis beyond today's character quota (429)."""
+    """Refuse speech synthesis or translation beyond today's character quota (429)."""
     quota = principal.quota_characters_per_day
     if quota is None:
         return
-    used = usage.characters_today(session, principal.tenant_id)
+    used = usage.characters_today(session, principal.tenant_id, CHARACTER_QUOTA_CAPABILITIES)
     if used + characters > quota:
         raise QuotaExceededError(
-            f"daily speech quota of {quota} characters would be exceeded ({used} used today)",
+            f"daily quota of {quota} characters (speech, translation) would be exceeded ({used} used today)",
             {"Retry-After": str(seconds_to_midnight())},
         )

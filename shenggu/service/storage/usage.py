@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -61,10 +62,12 @@ def audio_seconds_today(session: Session, tenant_id: int) -> float:
     return float(total or 0.0)
 
 
-def characters_today(session: Session, tenant_id: int) -> int:
-    """Characters the tenant has had synthesized today."""
+def characters_today(session: Session, tenant_id: int, capabilities: Sequence[str]) -> int:
+    """Characters the tenant has used today in these capabilities."""
     total = session.scalar(
-        select(func.coalesce(func.sum(Usage.characters), 0)).where(Usage.tenant_id == tenant_id, Usage.day == today())
+        select(func.coalesce(func.sum(Usage.characters), 0)).where(
+            Usage.tenant_id == tenant_id, Usage.day == today(), Usage.capability.in_(list(capabilities))
+        )
     )
     return int(total or 0)
 
