@@ -13,6 +13,7 @@ import typer
 
 from shenggu.cli import assess as _assess  # noqa: F401  (registers its commands)
 from shenggu.cli import court as _court  # noqa: F401  (registers its commands)
+from shenggu.cli import faq as _faq  # noqa: F401  (registers its commands)
 from shenggu.cli import kb as _kb  # noqa: F401  (registers its commands)
 from shenggu.cli import speakers as _speakers  # noqa: F401  (registers its commands)
 from shenggu.cli import text as _text  # noqa: F401  (registers its commands)

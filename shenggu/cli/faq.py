@@ -1,0 +1,42 @@
+"""``shenggu bench faq``: FAQ retrieval accuracy, typed and spoken, against the embedding-only baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shenggu.cli.base import bench_app, friendly_errors, print_summary
+
+
+@bench_app.command("faq")
+@friendly_errors
+def bench_faq(
+    kb: Annotated[Path, typer.Option(help="Knowledge base TSV: kb_id, question[, answer].")],
+    queries: Annotated[Path, typer.Option(help="Queries TSV: query_id, query, gold_kb_id.")],
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    spoken: Annotated[
+        bool, typer.Option("--spoken", help="Also speak every query (TTS), transcribe it (ASR) and retrieve that.")
+    ] = False,
+    voice: Annotated[
+        str | None, typer.Option(help="With --spoken: voice id (default: the default voice of each query's language).")
+    ] = None,
+    embedding_only: Annotated[
+        bool, typer.Option("--embedding-only", help="Run only the embedding-only baseline ranker.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+) -> None:
+    """FAQ retrieval: top-1, top-3, MRR, abstentions (fused ranker vs embedding-only), optionally on spoken queries."""
+    from shenggu.bench.faq import FaqBenchConfig, run_faq_bench
+    from shenggu.errors import InvalidOptionError
+    from shenggu.tts.voices import get_voice
+
+    if voice is not None:
+        if not spoken:
+            raise InvalidOptionError("--voice needs --spoken")
+        get_voice(voice)  # an unknown voice fails before any model loads
+    if limit is not None and limit < 1:
+        raise InvalidOptionError("--limit must be at least 1")
+    summary = run_faq_bench(FaqBenchConfig(kb, queries, out, spoken, voice, embedding_only, limit))
+    print_summary(summary, out)
