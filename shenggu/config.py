@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         description="Threads of the language model; 0 means cpu_threads. On 2 quiet cores 2 threads are 1.8x faster "
         "than 1, but when ASR or TTS run at the same time 1 thread keeps generating (9 vs 0.9 tokens/s measured).",
     )
+    llm_slots: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Requests the language model decodes together (llama.cpp slots, 4096 tokens of context "
+        "each, ~110 MB per slot). More slots raise total tokens/s on batches; each request gets slower.",
+    )
     llm_model: str = Field(
         "qwen2.5-coder-1.5b",
         description="Packaged language model: qwen2.5-coder-1.5b (default, ~1.4 GB RAM) or qwen2.5-coder-0.5b "

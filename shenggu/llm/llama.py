@@ -120,7 +120,7 @@ def get_language_model() -> LlamaModel:
     """The configured model (by default the packaged Qwen2.5-Coder-1.5B-Instruct, ~1.45 GB of RAM), loaded once
     per process."""
     settings = get_settings()
-    return LlamaModel(configured_gguf(), threads=settings.llm_threads or settings.threads)
+    return LlamaModel(configured_gguf(), threads=settings.llm_threads or settings.threads, slots=settings.llm_slots)
 
 
 def _request(messages: Sequence[ChatMessage], options: ChatOptions) -> dict[str, Any]:
