@@ -194,6 +194,8 @@ def test_cli_translate(tmp_path):
     assert "defendant" in done.output.lower() or "needs review" in done.output
     bad = runner.invoke(cli, ["translate", "hello", "--to", "en"])
     assert bad.exit_code == 2 and "already" in bad.output
+    missing = runner.invoke(cli, ["translate", "--file", str(tmp_path / "missing.txt"), "--to", "en"])
+    assert missing.exit_code == 2 and "cannot read" in missing.output
 
 
 # --------------------------------------------------------------------------------------------------------

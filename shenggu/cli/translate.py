@@ -31,7 +31,10 @@ def translate(
         raise InvalidOptionError("give the text or --file, not both")
     if fmt not in ("text", "json"):
         raise InvalidOptionError(f"unknown format '{fmt}' (choose text or json)")
-    source_text = text if text is not None else file.read_text(encoding="utf-8")
+    try:
+        source_text = text if text is not None else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidOptionError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
     source = detect_source(source_text)
     if source == to:
         raise InvalidOptionError(f"the text is already in '{to}' (translate to the other language)")
