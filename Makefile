@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	# declared torch dependency (gigabytes) out.
 	$(BIN)/pip install --quiet --no-deps 'resemblyzer==0.1.4'
 	scripts/ensure-npm.sh
+	scripts/ensure-chromium.sh
 	$(BIN)/shenggu prepare
 	touch $(STAMP)
 

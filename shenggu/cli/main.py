@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from shenggu.cli import assess as _assess  # noqa: F401  (registers its commands)
+from shenggu.cli import assistant as _assistant  # noqa: F401  (registers its commands)
 from shenggu.cli import court as _court  # noqa: F401  (registers its commands)
 from shenggu.cli import faq as _faq  # noqa: F401  (registers its commands)
 from shenggu.cli import kb as _kb  # noqa: F401  (registers its commands)

@@ -17,6 +17,7 @@ from shenggu.service.limits import RateLimiter
 from shenggu.service.observability import install_observability, track_queue_depth
 from shenggu.service.routers import (
     assessments,
+    assistant,
     audio,
     chat,
     glossaries,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         speakers,
         tenants,
         stream,
+        assistant,
     )
     for router in (module.router for module in routers):
         app.include_router(router)

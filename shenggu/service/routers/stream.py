@@ -10,7 +10,6 @@ import asyncio
 import json
 import threading
 
-import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
@@ -22,21 +21,17 @@ from shenggu.logs import get_logger
 from shenggu.service.auth import authenticate_key
 from shenggu.service.limits import RateLimitedError, check_audio
 from shenggu.service.observability import add_audio_seconds
+from shenggu.service.sockets import CLOSE_ERROR as _CLOSE_ERROR
+from shenggu.service.sockets import CLOSE_POLICY as _CLOSE_POLICY
+from shenggu.service.sockets import CLOSE_TRY_LATER as _CLOSE_TRY_LATER
+from shenggu.service.sockets import StreamError, pcm_samples, sample_rate_of
+from shenggu.service.sockets import fail as _fail
+from shenggu.service.sockets import resampler_to_16k as _resampler
 from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import usage
 
 router = APIRouter(tags=["stream"])
 log = get_logger("shenggu.stream")
-
-MAX_MESSAGE_BYTES = 1 << 20
-_CLOSE_POLICY, _CLOSE_TOO_BIG, _CLOSE_ERROR, _CLOSE_TRY_LATER = 1008, 1009, 1011, 1013
-
-
-class StreamError(ShengguError):
-    """A protocol problem on a stream (bad frame, bad parameter, idle...)."""
-
-    code = "bad_stream"
-    http_status = 400
 
 
 class StreamSlots:
@@ -54,24 +49,11 @@ class StreamSlots:
         self._semaphore.release()
 
 
-def _resampler(sample_rate: int):
-    if sample_rate == 16000:
-        return None
-    import soxr
-
-    return soxr.ResampleStream(sample_rate, 16000, 1, dtype="float32")
-
-
 def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
     params = websocket.query_params
     if params.get("format", "pcm_s16le") != "pcm_s16le":
         raise StreamError("format must be pcm_s16le (raw 16-bit little-endian mono PCM)")
-    try:
-        sample_rate = int(params.get("sample_rate", "16000"))
-    except ValueError:
-        raise StreamError("sample_rate must be an integer") from None
-    if not 8000 <= sample_rate <= 48000:
-        raise StreamError("sample_rate must be between 8000 and 48000")
+    sample_rate = sample_rate_of(websocket)
     hotwords = split_hotwords(params.get("hotwords", ""))
     raw_silence = params.get("end_silence_ms", "")
     end_silence = int(raw_silence) if raw_silence.isdigit() else StreamOptions.end_silence_ms
@@ -96,14 +78,6 @@ async def _send_event(websocket: WebSocket, event: Partial | Final) -> None:
         ],
     }
     await websocket.send_json(data)
-
-
-async def _fail(websocket: WebSocket, code: str, message: str, close_code: int) -> None:
-    try:
-        await websocket.send_json({"type": "error", "code": code, "message": message})
-        await websocket.close(close_code)
-    except (WebSocketDisconnect, RuntimeError):
-        pass  # the client is gone already
 
 
 @router.websocket("/v1/audio/stream")
@@ -172,12 +146,6 @@ async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idl
 
 
 async def _audio(websocket: WebSocket, session: StreamingSession, resampler, data: bytes) -> None:
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise StreamError(f"audio frames must be at most {MAX_MESSAGE_BYTES >> 20} MiB")
-    if len(data) % 2:
-        raise StreamError("pcm_s16le frames must hold whole 16-bit samples (an even number of bytes)")
-    samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-    if resampler is not None:
-        samples = resampler.resample_chunk(samples)
+    samples = pcm_samples(data, resampler)
     for event in await run_in_threadpool(session.accept, samples):
         await _send_event(websocket, event)
