@@ -30,6 +30,7 @@ from shenggu.solutions.assistant import (
     reply_for,
     spoken_part,
 )
+from shenggu.solutions.assistant.phrasing import grounding_problems
 from tests.servers import running_server, tenant_keys
 
 MARRIAGE_ANSWER = "结婚登记需要双方的户口本、身份证和三张两寸合照，到婚姻登记处办理。"
@@ -281,6 +282,31 @@ def test_ask_over_http(server):
     assert ask({"kb": "missing", "text": "你好"}).status_code == 404
     assert ask({"kb": "hall", "text": "   "}).status_code == 422
     assert ask({"kb": "hall", "text": "你好"}, key=None).status_code == 401
+
+
+def test_phrased_answers_are_used_only_when_grounded(server):
+    body = {"kb": "hall", "text": "大厅周六开门吗？几点到几点？", "phrase": True}
+    done = httpx.post(f"{server.base}/v1/assistant/ask", json=body, timeout=300,
+                      headers={"Authorization": f"Bearer {server.key}"})  # fmt: skip
+    assert done.status_code == 200, done.text
+    answer = done.json()
+    assert answer["entry_id"] == "hours"
+    if answer["phrased"]:  # the model's wording states exactly the stored answer's facts
+        assert grounding_problems(answer["answer"], answer["reply"], "zh") == []
+    else:  # otherwise the stored answer is said, with the reasons
+        assert answer["reply"] == answer["answer"] and answer["phrasing_problems"]
+
+
+def test_the_grounding_check_fires_on_added_or_lost_facts():
+    stored = "请携带身份证和户口本，工作日上午9点至下午5点办理，费用9元。"
+    assert grounding_problems(stored, "您好，请带上身份证和户口本，在工作日9:00到17:00来办理，需交费9元。", "zh") == []
+    changed = grounding_problems(stored, "您好，请带身份证，工作日上午9点至下午5点办理，费用10元。", "zh")
+    assert "added number 10 CNY" in changed and "left out number 9 CNY" in changed
+    hours_lost = grounding_problems(stored, "请带身份证和户口本，费用9元。", "zh")
+    assert hours_lost == ["left out time 09:00", "left out time 17:00"]
+    assert grounding_problems("Bring your ID card.", "Bring your ID card and 2 photos.", "en") == ["added number 2"]
+    assert grounding_problems("Bring your ID card.", "Bring amoxicillin.", "en") == ["added drug amoxicillin"]
+    assert grounding_problems("Bring your ID card.", "", "en") == ["the model gave no answer"]
 
 
 def test_kiosk_page_and_assets(server):

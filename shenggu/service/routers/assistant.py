@@ -38,7 +38,7 @@ from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.lazy import once
 from shenggu.logs import get_logger
 from shenggu.nlp.faq.files import MAX_QUESTION_CHARS
-from shenggu.nlp.faq.retrieval import FaqIndex
+from shenggu.nlp.faq.retrieval import FaqIndex, detect_language
 from shenggu.service.auth import authenticate_key, current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import RateLimitedError, check_audio, check_characters
@@ -69,6 +69,7 @@ from shenggu.solutions.assistant import (
     join_texts,
     listen_options,
 )
+from shenggu.solutions.assistant.phrasing import phrase_answer
 from shenggu.tts.synthesis import AudioChunk
 
 router = APIRouter(tags=["assistant"])
@@ -144,6 +145,11 @@ class AskRequest(BaseModel):
     kb: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="Knowledge base name.")
     text: str = Field(min_length=1, max_length=MAX_TYPED_CHARS, examples=["结婚登记需要带什么材料？"])
     voice: str | None = Field(None, max_length=40, description="Preferred voice (the reply's `voice` field).")
+    phrase: bool = Field(
+        False,
+        description="Reword the answer as a reply to the question with the local language model (seconds), used "
+        "only when it states exactly the answer's facts (numbers, dates, times, names) — else the stored answer.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -167,11 +173,17 @@ def ask(body: AskRequest, request: Request, principal: Annotated[Principal, Depe
     with state.db.session() as session:
         usage.record(session, principal.tenant_id, CAPABILITY)
     event = answer_event(turn)
+    phrasing = None
+    if body.phrase and turn.result.status == "answer" and turn.result.answer.strip():
+        language = turn.result.answer_language or detect_language(turn.result.answer)
+        phrasing = phrase_answer(body.text, turn.result.answer, language, str(principal.tenant_id))
     return {
         **turn.result.to_dict(),
         "kb": body.kb,
         "kb_version": version,
-        "reply": event["text"],
+        "reply": phrasing.text if phrasing else event["text"],
+        "phrased": bool(phrasing and phrasing.phrased),
+        "phrasing_problems": phrasing.problems if phrasing else [],
         "reply_language": event["language"],
         "voice": event["voice"],
         "options": event["options"],
