@@ -28,7 +28,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.asr.hotwords import split_hotwords
@@ -41,6 +41,7 @@ from shenggu.nlp.faq.files import MAX_QUESTION_CHARS
 from shenggu.nlp.faq.retrieval import FaqIndex, detect_language
 from shenggu.service.auth import authenticate_key, current_principal
 from shenggu.service.errors import error_responses
+from shenggu.service.fields import ReadableText
 from shenggu.service.limits import RateLimitedError, check_audio, check_characters
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.sockets import (
@@ -143,22 +144,13 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     kb: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="Knowledge base name.")
-    text: str = Field(min_length=1, max_length=MAX_TYPED_CHARS, examples=["结婚登记需要带什么材料？"])
+    text: ReadableText = Field(min_length=1, max_length=MAX_TYPED_CHARS, examples=["结婚登记需要带什么材料？"])
     voice: str | None = Field(None, max_length=40, description="Preferred voice (the reply's `voice` field).")
     phrase: bool = Field(
         False,
         description="Reword the answer as a reply to the question with the local language model (seconds), used "
         "only when it states exactly the answer's facts (numbers, dates, times, names) — else the stored answer.",
     )
-
-    @field_validator("text")
-    @classmethod
-    def _readable(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is blank")
-        if any("\ud800" <= ch <= "\udfff" for ch in text):
-            raise ValueError("text has unpaired surrogate characters (not valid Unicode)")
-        return text
 
 
 @router.post("/v1/assistant/ask", responses=error_responses(400, 401, 404, 422, 429))

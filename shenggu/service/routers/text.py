@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shenggu.nlp import mask as mask_module
 from shenggu.nlp.segment import MAX_TOP_K
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
+from shenggu.service.fields import ReadableText
 from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
 
@@ -29,16 +30,9 @@ class TextBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["我在中国银行工作，电话13812345678。"])
-
-    @field_validator("text")
-    @classmethod
-    def _readable(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is blank")
-        if any("\ud800" <= ch <= "\udfff" for ch in text):
-            raise ValueError("text has unpaired surrogate characters (not valid Unicode)")
-        return text
+    text: ReadableText = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, examples=["我在中国银行工作，电话13812345678。"]
+    )
 
 
 class SegmentRequest(TextBody):
