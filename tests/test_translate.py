@@ -220,6 +220,22 @@ def test_openai_audio_translation_and_bilingual_subtitles(server, eval_dir, reco
     assert "-->" in cue[0] and "广州" in cue[1] and "guangzhou" in cue[2].lower()
 
 
+def test_whisper_translate_task_is_an_option_to_compare(server, eval_dir, recognizer):
+    base, key, *_ = server
+    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+        english = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f},
+                          data={"translator": "whisper", "response_format": "verbose_json"})  # fmt: skip
+    assert english.status_code == 200, english.text
+    body = english.json()
+    assert body["language"] == "en" and body["segments"] and body["segments"][0]["end"] > 0
+    # Whisper-base's translate task is weak on Mandarin (this clip comes back as "Guangzhou市房地产中间协会分析"),
+    # which is why the checked pipeline is the default; here only its shape is asserted.
+    assert "guangzhou" in body["text"].lower(), body["text"]
+    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+        refused = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f}, data={"translator": "x"})
+    assert refused.status_code == 422
+
+
 def test_cli_transcribe_with_translation(eval_dir, recognizer):
     done = CliRunner().invoke(cli, ["transcribe", str(eval_dir / "asr" / f"{ZH_CLIP}.wav"), "--language", "zh",
                                     "--format", "srt", "--translate-to", "en"])  # fmt: skip

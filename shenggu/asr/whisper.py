@@ -67,6 +67,18 @@ class WhisperRecognizer(SlottedEngine):
         """Language codes this model can transcribe."""
         return list(self._model.supported_languages) if self.multilingual else ["en"]
 
+    def translate_speech(self, audio: np.ndarray, language: str | None = None) -> list[Segment]:
+        """Whisper's own translate task: the speech (any language it knows) as English text, segment by segment
+        with times. No hotwords, corrections or checks: the comparison point for shenggu's checked translation."""
+        if not self.multilingual:
+            raise InvalidOptionError(f"{self.name} is an English-only model: it cannot translate speech")
+        with self._slots.hold():
+            pieces, _ = self._model.transcribe(
+                audio, task="translate", language=language, beam_size=5, vad_filter=True,
+                condition_on_previous_text=False,
+            )  # fmt: skip
+            return [Segment(p.start, p.end, p.text.strip(), avg_logprob=p.avg_logprob) for p in pieces if p.text]
+
     def _tokenizer(self, language: str):
         from faster_whisper.tokenizer import Tokenizer
 

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from shenggu.asr.formats import render
-from shenggu.asr.registry import list_engines
+from shenggu.asr.registry import get_recognizer, list_engines
 from shenggu.asr.types import Transcript
+from shenggu.audio.decode import SAMPLE_RATE, decode_audio
+from shenggu.errors import InvalidOptionError
 from shenggu.service.audio_requests import meter_audio, run_on_upload
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
@@ -28,9 +30,11 @@ from shenggu.service.tasks import (
     SpeakerCountField,
     TranscribeRequest,
     TranslateToField,
+    engine_name,
     run_transcription,
 )
 
+WHISPER_TRANSLATE_MAX_SECONDS = 3600.0
 router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
 ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
@@ -79,10 +83,29 @@ async def create_audio_translation(
     response_format: Annotated[ResponseFormat, Form()] = "json",
     temperature: Annotated[float, Form()] = 0.0,
     glossaries: GlossariesField = "",
+    translator: Annotated[
+        Literal["checked", "whisper"],
+        Form(description="checked (default): recognize, then translate every segment with the self-checked "
+             "translator; whisper: Whisper's own translate task (no glossary, no checks), to compare."),
+    ] = "checked",
 ) -> Response:
     """OpenAI's speech translation: the speech in English. shenggu recognizes it, then translates every segment
     with the self-checked translator (segments keep their times; ``verbose_json`` segments carry
     ``translation_needs_review``)."""
+    if translator == "whisper":
+        recognizer = get_recognizer(engine_name(model))
+        if not hasattr(recognizer, "translate_speech"):
+            raise InvalidOptionError(f"the {recognizer.name} engine has no translate task")
+
+        def whisper_translation(path) -> Transcript:
+            samples = decode_audio(path, max_seconds=WHISPER_TRANSLATE_MAX_SECONDS)  # decoded whole: bounded
+            segments = recognizer.translate_speech(samples)
+            text = " ".join(s.text for s in segments)
+            return Transcript(text=text, language="en", duration=len(samples) / SAMPLE_RATE, segments=segments)
+
+        english, _ = await run_on_upload(request, principal, file, whisper_translation)
+        meter_audio(request, principal, "speech_translation", english.duration)
+        return _respond(english, response_format, {"segment"}, "translate")
     with request.app.state.db.session() as session:
         parsed = TranscribeRequest.parse(model, None, prompt, "", None, "en")
         task = parsed.with_stored(session, principal.tenant_id, "", glossaries)
