@@ -12,7 +12,7 @@ from shenggu import __version__
 from shenggu.config import Settings, get_settings
 from shenggu.logs import get_logger
 from shenggu.service.auth import DEV_TENANT
-from shenggu.service.errors import install_error_handlers
+from shenggu.service.errors import document_body_limit, install_error_handlers
 from shenggu.service.limits import RateLimiter
 from shenggu.service.observability import install_observability, track_queue_depth
 from shenggu.service.routers import (
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assistant,
     )
     for router in (module.router for module in routers):
+        document_body_limit(router)
         app.include_router(router)
 
     @app.get("/health", tags=["meta"])

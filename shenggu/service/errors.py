@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,6 +47,14 @@ _DESCRIPTIONS = {
 def error_responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI ``responses`` entries for these error statuses, so /docs shows the real error shape."""
     return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def document_body_limit(router: APIRouter) -> None:
+    """Every route of ``router`` that takes a request body (POST, PUT, PATCH) can answer 413 (the server-wide
+    body size limit): say so in its OpenAPI responses."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.methods & {"POST", "PUT", "PATCH"}:
+            route.responses.setdefault(413, error_responses(413)[413])
 
 
 def _allowed_methods(request: Request) -> list[str]:
