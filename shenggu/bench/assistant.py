@@ -47,8 +47,8 @@ from shenggu.bench.report import Figure, histogram_plot, write_html_report, writ
 from shenggu.bench.scoring import score, total
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.files import read_kb
-from shenggu.nlp.faq.retrieval import detect_language
 from shenggu.nlp.faq.types import KnowledgeBase
+from shenggu.tts.script import text_language
 
 TARGET_MS = 1500.0
 SAMPLE_RATE = 16000
@@ -123,7 +123,7 @@ def synthesize_queries(rows: list[dict]) -> list[Query]:
 
     queries = []
     for row in tqdm(rows, desc="synthesizing queries", unit="query", file=sys.stderr):
-        text, language = row["query"].strip(), detect_language(row["query"])
+        text, language = row["query"].strip(), text_language(row["query"])
         chunks = [c.samples for c in synthesize(text, DEFAULT_VOICES[language], sample_rate=SAMPLE_RATE)]
         audio = tighten(np.concatenate(chunks))
         queries.append(Query(row["query_id"], text, row["gold_kb_id"], language, audio))

@@ -34,8 +34,9 @@ from tqdm import tqdm
 from shenggu.bench.report import bar_plot, histogram_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.errors import InvalidOptionError
-from shenggu.nlp.faq.retrieval import FaqAnswer, FaqIndex, detect_language
+from shenggu.nlp.faq.retrieval import FaqAnswer, FaqIndex
 from shenggu.nlp.faq.types import EntryText, KbEntry, KnowledgeBase
+from shenggu.tts.script import text_language
 
 KB_COLUMNS = ("kb_id", "question")
 QUERY_COLUMNS = ("query_id", "query", "gold_kb_id")
@@ -75,7 +76,7 @@ def load_kb(path: Path) -> KnowledgeBase:
         if entry_id in seen:
             raise InvalidOptionError(f"{path}: kb_id '{entry_id[:40]}' appears twice")
         seen.add(entry_id)
-        language = detect_language(question)
+        language = text_language(question)
         entries.append(KbEntry(entry_id, {language: EntryText(question, [], (row.get("answer") or "").strip())}))
     if not entries:
         raise InvalidOptionError(f"{path}: no entries")
@@ -188,7 +189,7 @@ def _spoken(
         disable=not sys.stderr.isatty(),
     ):  # fmt: skip
         text = " ".join(re.sub(r"[*#]{2,}", " ", q["query"]).split())  # anonymization masks are not read aloud
-        language = detect_language(text)
+        language = text_language(text)
         voice = get_voice(config.voice).id if config.voice else DEFAULT_VOICES[language]
         chunks = list(synthesize(text, voice))
         samples = np.concatenate([c.samples for c in chunks])

@@ -23,9 +23,10 @@ def translate(
 ) -> None:
     """Translate Mandarin ↔ English with the local model; sentences that fail a self-check are flagged."""
     from shenggu.errors import InvalidOptionError
-    from shenggu.translate.glossary import detect_source, load_glossary
+    from shenggu.translate.glossary import load_glossary
     from shenggu.translate.pipeline import translate as run
     from shenggu.translate.registry import get_translator
+    from shenggu.tts.script import text_language
 
     if (text is None) == (file is None):
         raise InvalidOptionError("give the text or --file, not both")
@@ -35,7 +36,7 @@ def translate(
         source_text = text if text is not None else file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidOptionError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
-    source = detect_source(source_text)
+    source = text_language(source_text)
     if source == to:
         raise InvalidOptionError(f"the text is already in '{to}' (translate to the other language)")
     direction = f"{source}-{to}"

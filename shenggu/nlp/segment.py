@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
-from shenggu.tts.script import HAN, has_han, load_jieba
+from shenggu.tts.script import HAN, load_jieba, text_language
 
 SEGMENT_MODES = ("accurate", "search", "full")
 KEYWORD_METHODS = ("tfidf", "textrank")
@@ -71,11 +71,6 @@ class Keyword:
     def to_dict(self) -> dict:
         """JSON form, the weight rounded to 4 decimals."""
         return {"word": self.word, "weight": round(self.weight, 4)}
-
-
-def text_language(text: str) -> str:
-    """The language text is cut as: "zh" when it has any Chinese character, else "en"."""
-    return "zh" if has_han(text) else "en"
 
 
 def _check_mode(mode: str) -> None:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from shenggu.errors import InvalidOptionError
-from shenggu.tts.script import has_han
+from shenggu.tts.script import has_han, text_language
 
 NORMALIZE_MODES = ("itn", "tn")
 LANGUAGES = ("auto", "zh", "en")
@@ -67,7 +67,7 @@ def normalize(text: str, mode: str = "itn", language: str = "auto") -> Normalize
         raise InvalidOptionError(f"unknown normalization mode '{mode[:20]}' (choose itn or tn)")
     if language not in LANGUAGES:
         raise InvalidOptionError(f"unknown language '{language[:20]}' (choose auto, zh or en)")
-    detected = language if language != "auto" else "zh" if has_han(text) else "en"
+    detected = language if language != "auto" else text_language(text)
     if mode == "itn":
         from shenggu.nlp.itn import inverse_normalize
 

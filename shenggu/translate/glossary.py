@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from shenggu.errors import InvalidOptionError
-from shenggu.tts.script import has_han
 
 MAX_TERMS = 500
 MAX_TERM_CHARS = 100
@@ -48,8 +47,3 @@ def load_glossary(path: Path) -> dict[str, str]:
             raise InvalidOptionError(f"glossary {path}: line {number} needs 'source<TAB>target'")
         pairs[source] = target
     return check_glossary(pairs)
-
-
-def detect_source(text: str) -> str:
-    """ "zh" when the text has a Chinese character, else "en"."""
-    return "zh" if has_han(text) else "en"

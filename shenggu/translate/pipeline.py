@@ -8,11 +8,10 @@ from collections.abc import Mapping, Sequence
 
 from shenggu.errors import InvalidOptionError
 from shenggu.translate.checks import check_translation, corrective_hint
+from shenggu.translate.glossary import MAX_TERMS
 from shenggu.translate.registry import EngineByDirection
 from shenggu.translate.sentences import split_sentences
 from shenggu.translate.types import DIRECTIONS, Direction, SentenceTranslation, Translation, Translator
-
-MAX_GLOSSARY_TERMS = 500
 
 
 def check_direction(direction: str) -> Direction:
@@ -46,8 +45,8 @@ def translate_texts(
     together, so a model with parallel slots keeps them all busy."""
     chosen = check_direction(direction)
     terms = dict(glossary or {})
-    if len(terms) > MAX_GLOSSARY_TERMS:
-        raise InvalidOptionError(f"a glossary holds at most {MAX_GLOSSARY_TERMS} terms")
+    if len(terms) > MAX_TERMS:
+        raise InvalidOptionError(f"a glossary holds at most {MAX_TERMS} terms")
     if isinstance(engine, EngineByDirection):
         engine = engine.for_direction(chosen)
     groups = [split_sentences(text, chosen.split("-")[0]) for text in texts]

@@ -20,6 +20,11 @@ def has_han(text: str) -> bool:
     return _HAN_CHAR.search(text) is not None
 
 
+def text_language(text: str) -> str:
+    """``zh`` when ``text`` has a Chinese character, else ``en`` (the two languages shenggu handles)."""
+    return "zh" if has_han(text) else "en"
+
+
 @once
 def load_jieba() -> ModuleType:
     """jieba with its dictionary loaded (~0.6 s, once)."""
@@ -30,4 +35,4 @@ def load_jieba() -> ModuleType:
     return jieba
 
 
-__all__ = ["HAN", "has_han", "load_jieba"]
+__all__ = ["HAN", "has_han", "load_jieba", "text_language"]

@@ -54,6 +54,7 @@ from pathlib import Path
 
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.types import LANGUAGES, EntryText, KbEntry, KnowledgeBase
+from shenggu.tts.script import text_language
 
 FORMATS = ("csv", "tsv", "xlsx", "md")
 MEDIA_TYPES = {
@@ -98,7 +99,6 @@ _LANGUAGE_NAMES = {
     **dict.fromkeys(("en", "en-us", "en-gb", "english", "英文", "英语"), "en"),
 }
 _FORMAT_NAMES = {"csv": "csv", "tsv": "tsv", "tab": "tsv", "xlsx": "xlsx", "md": "md", "markdown": "md"}
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")  # nothing XML or UTF-8 refuses
 _ALTERNATIVE_SPLIT = re.compile(r"[|｜\n]")
 
@@ -308,7 +308,7 @@ def _row(where: str, cells: dict[str, object], headers: dict[str, str]) -> Row:
                 f"'{language_text[:20]}' (zh or en)"
             )
     else:
-        language = "zh" if _CJK.search(question) else "en"
+        language = text_language(question)
     assert language in LANGUAGES
     entry_id = check(_line(text("id")), "id", MAX_ID_CHARS) or generated_id(question)
     return Row(

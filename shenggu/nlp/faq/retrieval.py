@@ -38,13 +38,13 @@ entry has a twin (the same question with one related word swapped: 结婚登记 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from shenggu.nlp.faq import embedder, lexical
 from shenggu.nlp.faq.types import LANGUAGES, KbEntry, KnowledgeBase
+from shenggu.tts.script import text_language
 
 LEXICAL_WEIGHT = 0.2
 HUB_WEIGHT = 0.25  # half of CSLS's hub / 2
@@ -106,11 +106,6 @@ class FaqAnswer:
         data = asdict(self)
         data["candidates"] = [c.to_dict() for c in self.candidates]
         return data
-
-
-def detect_language(text: str) -> str:
-    """``zh`` when the text has Chinese characters, else ``en``."""
-    return "zh" if re.search(f"[{lexical.HAN}]", text) else "en"
 
 
 def _sigmoid(x: float) -> float:
@@ -244,7 +239,7 @@ class FaqIndex:
         """The ``k`` best entries for ``query``, best first (questions in ``language``, by default the query's)."""
         if not self.texts or not query.strip():
             return []
-        language = language or detect_language(query)
+        language = language or text_language(query)
         ranking = self._rank(query)
         return [self._candidate(ranking, e, language) for e in ranking.order[:k]]
 
@@ -268,7 +263,7 @@ class FaqIndex:
         ``language`` (``zh``/``en``) is the language to answer in; by default the query's. The answer is the
         entry's text in that language when it has one, else in its other language. ``candidates`` holds the
         ``k`` best entries (at least 2)."""
-        language = language or detect_language(query)
+        language = language or text_language(query)
         ranking = self._rank(query) if self.texts and query.strip() else _Ranking([], *(np.zeros(0),) * 4)
         candidates = [self._candidate(ranking, e, language) for e in ranking.order[: max(k, 2, CLARIFY_CANDIDATES)]]
         result = FaqAnswer(status="no_match", query=query, language=language, confidence=0.0, candidates=candidates)
@@ -323,7 +318,7 @@ class FaqIndex:
         language is judged by its words; in another language, by a twin scoring within GUARD_MARGIN of the
         first."""
         top = ranking.order[0]
-        query_language = detect_language(query)
+        query_language = text_language(query)
         norm = lexical.normalize(query)
         partners, reasons = [], []
         for partner, language, word, other in self._swaps.get(top, ()):

@@ -38,7 +38,7 @@ from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.lazy import once
 from shenggu.logs import get_logger
 from shenggu.nlp.faq.files import MAX_QUESTION_CHARS
-from shenggu.nlp.faq.retrieval import FaqIndex, detect_language
+from shenggu.nlp.faq.retrieval import FaqIndex
 from shenggu.service.auth import authenticate_key, current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.fields import ReadableText
@@ -71,6 +71,7 @@ from shenggu.solutions.assistant import (
     listen_options,
 )
 from shenggu.solutions.assistant.phrasing import phrase_answer
+from shenggu.tts.script import text_language
 from shenggu.tts.synthesis import AudioChunk
 
 router = APIRouter(tags=["assistant"])
@@ -167,7 +168,7 @@ def ask(body: AskRequest, request: Request, principal: Annotated[Principal, Depe
     event = answer_event(turn)
     phrasing = None
     if body.phrase and turn.result.status == "answer" and turn.result.answer.strip():
-        language = turn.result.answer_language or detect_language(turn.result.answer)
+        language = turn.result.answer_language or text_language(turn.result.answer)
         phrasing = phrase_answer(body.text, turn.result.answer, language, str(principal.tenant_id))
     return {
         **turn.result.to_dict(),

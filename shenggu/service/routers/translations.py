@@ -14,10 +14,11 @@ from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_characters
 from shenggu.service.storage import glossaries, usage
 from shenggu.service.storage.tenants import Principal
-from shenggu.translate.glossary import MAX_TERMS, check_glossary, detect_source
+from shenggu.translate.glossary import MAX_TERMS, check_glossary
 from shenggu.translate.pipeline import translate
 from shenggu.translate.registry import get_translator
 from shenggu.translate.sentences import MAX_TEXT_CHARS
+from shenggu.tts.script import text_language
 
 router = APIRouter(prefix="/v1", tags=["translation"], responses=error_responses(400, 401, 404, 422, 429, 503))
 
@@ -50,7 +51,7 @@ async def create_translation(
     """Translate sentence by sentence. Every sentence is a machine draft; one whose facts (numbers, units, dates,
     amounts, drug names, codes, glossary terms) did not survive even after a corrective retry comes back with
     ``needs_review: true`` and the reasons."""
-    source = body.source_language or detect_source(body.text)
+    source = body.source_language or text_language(body.text)
     if source == body.target_language:
         raise InvalidOptionError(f"source and target language are both '{source}'")
     state = request.app.state

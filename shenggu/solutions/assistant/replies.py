@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shenggu.nlp.faq.retrieval import FaqAnswer, detect_language
-from shenggu.tts.script import has_han
+from shenggu.nlp.faq.retrieval import FaqAnswer
+from shenggu.tts.script import has_han, text_language
 from shenggu.tts.voices import DEFAULT_VOICES, get_voice
 
 MAX_SPOKEN_CHARS = 1000  # a longer answer is shown whole but read only up to a sentence end before this
@@ -61,7 +61,7 @@ class Reply:
 def reply_for(result: FaqAnswer, voices: Voices | None = None) -> Reply:
     """The reply to a retrieval result."""
     voices = voices or Voices()
-    language = result.language if result.language in NO_MATCH else detect_language(result.query)
+    language = result.language if result.language in NO_MATCH else text_language(result.query)
     options: list[str] = []
     if result.status == "answer":
         text = result.answer.strip() or FOUND_QUESTION[language].format(question=result.question.strip())
@@ -72,7 +72,7 @@ def reply_for(result: FaqAnswer, voices: Voices | None = None) -> Reply:
         text = result.clarification or NO_MATCH[language]
     text = text.strip()
     spoken = spoken_part(text)
-    return Reply(result.status, text, spoken, detect_language(spoken), voices.for_text(spoken), options)
+    return Reply(result.status, text, spoken, text_language(spoken), voices.for_text(spoken), options)
 
 
 def _clarify_options(result: FaqAnswer) -> list[str]:
