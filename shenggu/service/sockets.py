@@ -60,3 +60,11 @@ async def fail(websocket: WebSocket, code: str, message: str, close_code: int) -
         await websocket.close(close_code)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client is gone already
+
+
+async def refuse(websocket: WebSocket, exc: ShengguError) -> None:
+    """Report why a stream cannot start and close: "try again later" for rate limits and quotas, a policy
+    violation otherwise."""
+    from shenggu.service.limits import RateLimitedError
+
+    await fail(websocket, exc.code, exc.message, CLOSE_TRY_LATER if isinstance(exc, RateLimitedError) else CLOSE_POLICY)

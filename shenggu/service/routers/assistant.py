@@ -42,16 +42,16 @@ from shenggu.nlp.faq.retrieval import FaqIndex
 from shenggu.service.auth import authenticate_key, current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.fields import ReadableText
-from shenggu.service.limits import RateLimitedError, check_audio, check_characters
+from shenggu.service.limits import check_audio, check_characters
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.sockets import (
     CLOSE_ERROR,
     CLOSE_NORMAL,
-    CLOSE_POLICY,
     CLOSE_TRY_LATER,
     StreamError,
     fail,
     pcm_samples,
+    refuse,
     resampler_to_16k,
     sample_rate_of,
 )
@@ -256,8 +256,7 @@ async def assistant(websocket: WebSocket) -> None:
             listen.hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, listen.hotwords)
         version, index = await in_worker(load_index, state.db, principal.tenant_id, params.kb)
     except ShengguError as exc:
-        close = CLOSE_TRY_LATER if isinstance(exc, RateLimitedError) else CLOSE_POLICY
-        await fail(websocket, exc.code, exc.message, close)
+        await refuse(websocket, exc)
         return
     if not state.stream_slots.acquire():
         await fail(websocket, "too_many_streams", "the server is at its stream limit; retry later", CLOSE_TRY_LATER)
@@ -278,8 +277,7 @@ async def assistant(websocket: WebSocket) -> None:
         )
         await conversation.run()
     except ShengguError as exc:
-        close = CLOSE_TRY_LATER if isinstance(exc, RateLimitedError) else CLOSE_POLICY
-        await fail(websocket, exc.code, exc.message, close)
+        await refuse(websocket, exc)
     except WebSocketDisconnect:
         log.info("assistant client left", tenant=principal.tenant_name)
     except Exception:

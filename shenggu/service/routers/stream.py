@@ -19,12 +19,12 @@ from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOption
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
 from shenggu.service.auth import authenticate_key
-from shenggu.service.limits import RateLimitedError, check_audio
+from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.sockets import CLOSE_ERROR as _CLOSE_ERROR
 from shenggu.service.sockets import CLOSE_POLICY as _CLOSE_POLICY
 from shenggu.service.sockets import CLOSE_TRY_LATER as _CLOSE_TRY_LATER
-from shenggu.service.sockets import StreamError, pcm_samples, sample_rate_of
+from shenggu.service.sockets import StreamError, pcm_samples, refuse, sample_rate_of
 from shenggu.service.sockets import fail as _fail
 from shenggu.service.sockets import resampler_to_16k as _resampler
 from shenggu.service.storage import hotwords as hotword_lists
@@ -93,8 +93,7 @@ async def stream(websocket: WebSocket) -> None:
             lists = split_hotwords(websocket.query_params.get("hotword_lists", ""))
             options.hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, options.hotwords)
     except ShengguError as exc:
-        close = _CLOSE_TRY_LATER if isinstance(exc, RateLimitedError) else _CLOSE_POLICY
-        await _fail(websocket, exc.code, exc.message, close)
+        await refuse(websocket, exc)
         return
     if not state.stream_slots.acquire():
         await _fail(websocket, "too_many_streams", "the server is at its stream limit; retry later", _CLOSE_TRY_LATER)
