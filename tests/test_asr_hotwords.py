@@ -6,6 +6,7 @@ import pytest
 
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.bench.scoring import score
+from tests.conftest import locate_clip
 
 HOTWORDS = ["太乙真人", "敬仰", "房地产", "中介"]
 CLIPS = {
@@ -15,8 +16,8 @@ CLIPS = {
 
 
 @pytest.mark.parametrize("clip", sorted(CLIPS))
-def test_hotwords_raise_recall_of_listed_terms(eval_dir, recognizer, clip):
-    path = eval_dir / "asr" / f"{clip}.wav"
+def test_hotwords_raise_recall_of_listed_terms(clip_path, recognizer, clip):
+    path = clip_path(clip)
     plain = transcribe(path, recognizer, TranscribeOptions(language="zh")).text
     boosted = transcribe(path, recognizer, TranscribeOptions(language="zh", hotwords=HOTWORDS)).text
     terms = CLIPS[clip]
@@ -26,10 +27,12 @@ def test_hotwords_raise_recall_of_listed_terms(eval_dir, recognizer, clip):
     assert all(t in boosted for t in terms), boosted
 
 
-def test_hotwords_do_not_hurt_unrelated_speech(eval_dir, recognizer):
+@pytest.mark.parametrize("clip", ["zh_mindaudio_BAC009S0002W0123", "zh_mossttsd_zh_spk2_moon"])
+def test_hotwords_do_not_hurt_unrelated_speech(clip_path, recognizer, clip):
     from shenggu.bench.manifest import load_manifest
 
-    entry = next(e for e in load_manifest(eval_dir / "manifest.tsv") if e.id == "zh_mossttsd_zh_spk2_moon")
+    path = clip_path(clip)
+    entry = next(e for e in load_manifest(path.parents[1] / "manifest.tsv") if e.id == clip)
     plain = transcribe(entry.path, recognizer, TranscribeOptions(language="zh")).text
     boosted = transcribe(entry.path, recognizer, TranscribeOptions(language="zh", hotwords=HOTWORDS)).text
     assert score("zh", entry.reference_text, boosted).errors <= score("zh", entry.reference_text, plain).errors
@@ -48,12 +51,14 @@ def stream_text(recognizer, path, hotwords=()) -> str:
     return "".join(e.segment.text for e in [*events, *session.finish()] if hasattr(e, "segment"))
 
 
-def test_hotwords_raise_recall_in_streaming_too(eval_dir, recognizer):
-    found = {"plain": 0, "boosted": 0}
+def test_hotwords_raise_recall_in_streaming_too(recognizer):
+    found, listed = {"plain": 0, "boosted": 0}, 0
     for clip, terms in CLIPS.items():
-        path = eval_dir / "asr" / f"{clip}.wav"
+        if not (path := locate_clip(clip)):
+            continue
+        listed += len(terms)
         found["plain"] += sum(t in stream_text(recognizer, path) for t in terms)
         boosted = stream_text(recognizer, path, HOTWORDS)
         found["boosted"] += sum(t in boosted for t in terms)
         assert all(t in boosted for t in terms), boosted
-    assert found["plain"] < found["boosted"] == 4, found
+    assert found["plain"] < found["boosted"] == listed, found

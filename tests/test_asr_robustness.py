@@ -73,12 +73,12 @@ def test_user_ctranslate2_directory_is_loaded(recognizer):
     assert user.name == "faster-whisper" and user is not recognizer
 
 
-def test_english_only_engine(eval_dir):
+def test_english_only_engine(clip_path):
     tiny = get_recognizer("whisper-tiny.en")
-    text = transcribe(eval_dir / "asr" / "en_speechbrain_spk1_snt1.wav", tiny, TranscribeOptions(language="en")).text
+    text = transcribe(clip_path("en_speechbrain_spk1_snt1"), tiny, TranscribeOptions(language="en")).text
     assert "child" in text.lower() and "dog" in text.lower()
     with pytest.raises(InvalidOptionError, match="cannot transcribe language 'zh'"):
-        transcribe(eval_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav", tiny, TranscribeOptions(language="zh"))
+        transcribe(clip_path("zh_wenet_BAC009S0724W0121"), tiny, TranscribeOptions(language="zh"))
 
 
 def test_model_assembly_is_verified(tmp_path):

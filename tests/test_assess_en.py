@@ -33,9 +33,9 @@ def assessor():
 
 
 @pytest.fixture(scope="module")
-def clip(eval_dir):
+def clip(data_dir):
     """A well-read clip (expert total 8/10): "THEN MIKE WALKS TO COFFEE"."""
-    return decode_audio(eval_dir / "pronunciation" / "so762_000010121.wav")
+    return decode_audio(data_dir / "pronunciation" / "so762_000010121.wav")
 
 
 def test_wrong_words_score_low_and_the_rest_stays(assessor, clip):

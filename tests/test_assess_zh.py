@@ -3,8 +3,6 @@ purpose: character scores, omissions and insertions, text normalization, tones, 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -15,15 +13,19 @@ from shenggu.assess.types import Assessment, SyllableScore
 from shenggu.assess.zh_reference import is_han, prepare_reference
 from shenggu.audio import decode_audio
 from shenggu.audio.errors import SilentAudioError
-from shenggu.bench.manifest import load_manifest
 from shenggu.errors import InvalidOptionError
 from shenggu.tts.phonemes import kokoro_phonemes
 from shenggu.tts.pieces import TextPiece
 from shenggu.tts.synthesis import synthesize
+from tests.conftest import NO_EVAL_SET, locate_entry
 
 SR = 16000
 # Characters replaced in a clip's reference, by the clip and the character's index among the Chinese characters,
 # with characters that sound nothing like the ones read.
+# Pinned readings (accented and dialect speech is not a "correct reading" of standard Mandarin).
+READINGS = ["zh_firered_BAC009S0764W0121", "zh_wenet_BAC009S0724W0121", "zh_mindaudio_BAC009S0002W0123",
+            "zh_mossttsd_zh_spk2_moon", "zh_f5tts_basic_ref_zh", "zh_fireredtts2_chat_S2",
+            "zh_stepaudio_prompt_wav_yuqian", "zh_higgs_zh_man_sichuan"]  # fmt: skip
 WRONG = {
     "zh_firered_BAC009S0764W0121": {2: "猫", 7: "鸭"},
     "zh_wenet_BAC009S0724W0121": {1: "猫", 9: "鸭"},
@@ -41,21 +43,24 @@ def assessor(recognizer) -> MandarinAssessor:
 
 
 @pytest.fixture(scope="module")
-def clips(eval_dir) -> dict[str, tuple[np.ndarray, str]]:
-    """The Mandarin evaluation clips read correctly: id → (samples, reference text)."""
-    entries = [e for e in load_manifest(eval_dir / "manifest.tsv") if e.language == "zh" and e.reference_text]
-    assert len(entries) >= 5
+def clips() -> dict[str, tuple[np.ndarray, str]]:
+    """Mandarin clips read correctly, id → (samples, reference text): the bundled AISHELL-1 sentences, and the
+    other pinned readings when the evaluation set is here."""
+    entries = [e for e in map(locate_entry, READINGS) if e is not None]
     return {e.id: (decode_audio(e.path), e.reference_text) for e in entries}
+
+
+def reading(clips, clip_id: str) -> tuple[np.ndarray, str]:
+    """One pinned reading; skips the test when it is only in the absent evaluation set."""
+    if clip_id not in clips:
+        pytest.skip(NO_EVAL_SET)
+    return clips[clip_id]
 
 
 @pytest.fixture(scope="module")
 def correct(assessor, clips) -> dict[str, Assessment]:
-    """Each clip assessed against its own transcript; also checks the real-time factor."""
-    started = time.perf_counter()
-    results = {cid: assessor.assess(samples, text) for cid, (samples, text) in clips.items()}
-    audio_s = sum(len(samples) for samples, _ in clips.values()) / SR
-    assert (time.perf_counter() - started) / audio_s < 1.0
-    return results
+    """Each clip assessed against its own transcript (speed is measured by ``shenggu bench assess``)."""
+    return {cid: assessor.assess(samples, text) for cid, (samples, text) in clips.items()}
 
 
 def test_correct_reading_scores_high(correct):
@@ -88,6 +93,8 @@ def test_tone_flags_on_correct_readings_are_rare_and_tones_beat_chance(correct):
 
 def test_wrong_characters_score_low_and_the_rest_stay(assessor, clips, correct):
     for cid, replaced in WRONG.items():
+        if cid not in clips:
+            continue
         samples, text = clips[cid]
         han = [i for i, c in enumerate(text) if is_han(c)]
         wrong = list(text)
@@ -105,7 +112,7 @@ def test_wrong_characters_score_low_and_the_rest_stay(assessor, clips, correct):
 
 
 def test_omitted_and_inserted_words(assessor, clips):
-    samples, text = clips["zh_firered_BAC009S0764W0121"]  # 甚至出现交易几乎停滞的情况
+    samples, text = reading(clips, "zh_firered_BAC009S0764W0121")  # 甚至出现交易几乎停滞的情况
     longer = assessor.assess(samples, text + "我们今天很高兴")
     assert [w.error for w in longer.words if w.word in ("我们", "今天")] == ["omission", "omission"]
     assert longer.completeness < 80
@@ -117,7 +124,7 @@ def test_omitted_and_inserted_words(assessor, clips):
 
 def test_reference_is_normalized_before_alignment(assessor, clips):
     assert "".join(c.char for c in prepare_reference("2024年3月5日").chars) == "二零二四年三月五日"
-    samples, _ = clips["zh_mossttsd_zh_spk2_moon"]
+    samples, _ = reading(clips, "zh_mossttsd_zh_spk2_moon")
     written = "如果大家想听到更丰富更及时的直播内容，记得在周1到周5准时进入直播间，和大家一起畅聊新消费新科技新趋势。"
     result = assessor.assess(samples, written)
     assert result.reference == written
@@ -177,7 +184,7 @@ def test_tone_shapes_and_sandhi():
 def test_silence_and_unusable_references_are_refused(assessor, clips):
     with pytest.raises(SilentAudioError):
         assessor.assess(np.zeros(2 * SR, np.float32), "你好")
-    samples, _ = clips["zh_firered_BAC009S0764W0121"]
+    samples, _ = reading(clips, "zh_firered_BAC009S0764W0121")
     for reference in ("", "  ", "，。！", "hello world"):
         with pytest.raises(InvalidOptionError):
             assessor.assess(samples, reference)

@@ -32,9 +32,9 @@ from shenggu.audio import (
     probe_duration,
 )
 from shenggu.errors import ShengguError
+from tests.conftest import DATA_DIR
 
-EVAL_DIR = Path(__file__).parents[1].parent / "shared/eval"
-REAL_RECORDING = EVAL_DIR / "asr/zh_wenet_BAC009S0724W0121.wav"
+REAL_RECORDING = DATA_DIR / "asr/zh_wenet_BAC009S0724W0121.wav"
 SECONDS = 1.5
 
 # (extension, container format, codec, codec sample rate or None for the input rate, add a video track)
@@ -141,8 +141,6 @@ def test_lossless_formats_are_accurate(encoded: dict, ext: str) -> None:
 
 
 def test_real_recording() -> None:
-    if not REAL_RECORDING.exists():
-        pytest.skip(f"{REAL_RECORDING} is not available")
     audio = decode_audio(REAL_RECORDING)
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert abs(len(audio) / SAMPLE_RATE - 4.28) < 0.02

@@ -21,8 +21,6 @@ from shenggu.bench.scoring import (
 )
 from shenggu.errors import InvalidOptionError, ShengguError
 
-SHARED_MANIFEST = Path(__file__).resolve().parents[2] / "shared/eval/manifest.tsv"
-
 # --------------------------------------------------------------------------------------------------------
 # Mandarin normalization
 # --------------------------------------------------------------------------------------------------------
@@ -175,23 +173,31 @@ def test_language_dispatch() -> None:
 # --------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not SHARED_MANIFEST.is_file(), reason=f"shared eval set absent ({SHARED_MANIFEST})")
-def test_load_shared_manifest() -> None:
-    entries = load_manifest(SHARED_MANIFEST)
-    assert len(entries) == 21
-    assert all(isinstance(e, ManifestEntry) and e.task == "asr" for e in entries)
+def _check_manifest(manifest: Path, asr_rows: int | None = None) -> None:
+    entries = load_manifest(manifest)
+    assert entries and all(isinstance(e, ManifestEntry) and e.task == "asr" for e in entries)
+    if asr_rows is not None:
+        assert len(entries) == asr_rows
     assert {e.language for e in entries} == {"zh", "en"}
-    assert {e.ref_quality for e in entries} <= {"A", "B", "C"}
-    assert len({e.id for e in entries}) == 21
+    assert {e.ref_quality for e in entries} <= {"A", "B", "C", "D"}
+    assert len({e.id for e in entries}) == len(entries)
     first = entries[0]
     assert first.path.is_absolute()
-    assert first.path == SHARED_MANIFEST.resolve().parent / "asr" / f"{first.id}.wav"
-    assert first.duration_s > 0 and first.reference_text
+    assert first.path == manifest.resolve().parent / "asr" / f"{first.id}.wav"
+    assert all(e.path.is_file() and e.duration_s > 0 and e.reference_text for e in entries)
     # Every reference normalizes to something non-empty (nothing is lost by the scorer).
     assert all(score(e.language, e.reference_text, e.reference_text).ref_len > 0 for e in entries)
-    everything = load_manifest(SHARED_MANIFEST, task=None)
+    everything = load_manifest(manifest, task=None)
     assert len(everything) > len(entries)
-    assert {e.task for e in everything} >= {"asr", "diarization"}
+    assert {e.task for e in everything} >= {"asr", "diarization", "pronunciation"}
+
+
+def test_load_bundled_manifest(data_dir: Path) -> None:
+    _check_manifest(data_dir / "manifest.tsv", asr_rows=10)
+
+
+def test_load_shared_manifest(eval_dir: Path) -> None:
+    _check_manifest(eval_dir / "manifest.tsv")
 
 
 HEADER = "id\tlanguage\ttask\tpath\tduration_s\treference_text\tref_quality\tnotes\n"

@@ -7,9 +7,9 @@ import json
 from shenggu.bench.soak import SoakConfig, run_soak, summarize
 
 
-def test_short_soak_writes_memory_curve(eval_dir, recognizer, tmp_path):
+def test_short_soak_writes_memory_curve(data_dir, recognizer, tmp_path):
     out = tmp_path / "soak"
-    summary = run_soak(SoakConfig(eval_dir / "manifest.tsv", out, minutes=0.5, speed=3.0, sample_every_s=5.0))
+    summary = run_soak(SoakConfig(data_dir / "manifest.tsv", out, minutes=0.5, speed=3.0, sample_every_s=5.0))
     assert summary["error"] is None
     assert summary["finals"] >= 3  # 30 s of looped Mandarin sentences
     assert summary["minutes"] == 0.5

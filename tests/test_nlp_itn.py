@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
 
@@ -188,23 +187,13 @@ def test_idempotent(text: str) -> None:
 def test_long_text_is_processed_sentence_by_sentence() -> None:
     sentence = "二零二三年三月五日下午三点十五分我们讨论了百分之十二点五的增长。"
     text = sentence * 200
-    start = time.perf_counter()
     out = inverse_normalize(text)
     assert out == "2023年3月5日下午3:15我们讨论了12.5%的增长。" * 200
-    assert time.perf_counter() - start < 10
 
 
 def test_long_text_without_punctuation() -> None:
     text = "我们一起说了三十岁的故事" * 100
     assert inverse_normalize(text) == "我们一起说了30岁的故事" * 100
-
-
-def test_fast_per_sentence() -> None:
-    inverse_normalize("三十")  # loads the FSTs
-    start = time.perf_counter()
-    for _ in range(20):
-        inverse_normalize("二零二三年三月五日下午三点十五分我们开会")
-    assert (time.perf_counter() - start) / 20 < 0.05
 
 
 def test_thread_safe() -> None:

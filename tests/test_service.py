@@ -25,14 +25,14 @@ def test_health_and_models(server):
     assert "whisper-base" in ids
 
 
-def test_openai_client_round_trip(server, eval_dir):
+def test_openai_client_round_trip(server, data_dir):
     from openai import OpenAI
 
     client = OpenAI(base_url=f"{server}/v1", api_key="unused")
-    with open(eval_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav", "rb") as f:
+    with open(data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav", "rb") as f:
         result = client.audio.transcriptions.create(model="whisper-1", file=f, language="zh")
     assert "广州" in result.text
-    with open(eval_dir / "asr" / "en_speechbrain_spk1_snt1.wav", "rb") as f:
+    with open(data_dir / "asr" / "en_speechbrain_spk1_snt1.wav", "rb") as f:
         verbose = client.audio.transcriptions.create(
             model="whisper-1",
             file=f,
@@ -43,13 +43,13 @@ def test_openai_client_round_trip(server, eval_dir):
     assert "dog" in verbose.text.lower()
     assert verbose.words and verbose.words[0].start <= verbose.words[-1].end <= verbose.duration + 0.01
     assert verbose.segments and verbose.segments[0].end <= verbose.duration + 0.01
-    with open(eval_dir / "asr" / "en_speechbrain_spk1_snt1.wav", "rb") as f:
+    with open(data_dir / "asr" / "en_speechbrain_spk1_snt1.wav", "rb") as f:
         srt = client.audio.transcriptions.create(model="whisper-1", file=f, response_format="srt")
     assert "-->" in srt
 
 
-def test_text_and_vtt_formats(server, eval_dir):
-    audio = (eval_dir / "asr" / "en_speechbrain_spk1_snt1.wav").read_bytes()
+def test_text_and_vtt_formats(server, data_dir):
+    audio = (data_dir / "asr" / "en_speechbrain_spk1_snt1.wav").read_bytes()
     text = httpx.post(
         f"{server}/v1/audio/transcriptions",
         files={"file": ("a.wav", audio)},

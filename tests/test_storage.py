@@ -157,7 +157,7 @@ def test_cancel_and_release(db):
         assert total == 2 and len(page) == 1
 
 
-def test_job_api_end_to_end(database_url, recognizer, eval_dir, tmp_path):
+def test_job_api_end_to_end(database_url, recognizer, data_dir, tmp_path):
     _reset(database_url)
     settings = Settings(
         preload_models=False, data_dir=tmp_path / "data", database_url=database_url, job_workers=1, lease_seconds=5
@@ -167,7 +167,7 @@ def test_job_api_end_to_end(database_url, recognizer, eval_dir, tmp_path):
         key = tenants.create_key(session, tenants.get_or_create_tenant(session, "court"))[1]
     headers = {"Authorization": f"Bearer {key}"}
     with running_server(app) as base:
-        clip = eval_dir / "asr" / "zh_firered_BAC009S0764W0121.wav"
+        clip = data_dir / "asr" / "zh_firered_BAC009S0764W0121.wav"
         with open(clip, "rb") as f:
             job_id = httpx.post(
                 f"{base}/v1/jobs", headers=headers, files={"file": (clip.name, f)}, data={"language": "zh"}, timeout=60

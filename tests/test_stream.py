@@ -58,8 +58,8 @@ def run(ws, audio: bytes, chunk: int = 3200, realtime: bool = False) -> list[dic
             return messages
 
 
-def test_finals_with_words_then_done(stream_server, eval_dir):
-    clip = eval_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav"
+def test_finals_with_words_then_done(stream_server, data_dir):
+    clip = data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav"
     audio = np.concatenate([decode_audio(clip), np.zeros(16000, np.float32)])
     with open_stream(stream_server) as ws:
         messages = run(ws, pcm(audio))
@@ -71,9 +71,9 @@ def test_finals_with_words_then_done(stream_server, eval_dir):
     assert 0.0 <= finals[0]["start"] < finals[0]["end"] <= len(audio) / 16000 + 0.01
 
 
-def test_endpointing_splits_sentences_and_partials_arrive_in_real_time(stream_server, eval_dir):
-    first = decode_audio(eval_dir / "asr" / "zh_firered_BAC009S0764W0121.wav")
-    second = decode_audio(eval_dir / "asr" / "zh_higgs_zh_man_sichuan.wav")
+def test_endpointing_splits_sentences_and_partials_arrive_in_real_time(stream_server, data_dir):
+    first = decode_audio(data_dir / "asr" / "zh_firered_BAC009S0764W0121.wav")
+    second = decode_audio(data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav")
     gap = np.zeros(int(1.5 * 16000), np.float32)
     audio = np.concatenate([first, gap, second, gap])
     with open_stream(stream_server) as ws:
@@ -87,10 +87,10 @@ def test_endpointing_splits_sentences_and_partials_arrive_in_real_time(stream_se
     assert messages.index(partials[0]) < messages.index(finals[-1])  # text while still speaking
 
 
-def test_other_sample_rates_are_resampled(stream_server, eval_dir):
+def test_other_sample_rates_are_resampled(stream_server, data_dir):
     import soxr
 
-    audio = decode_audio(eval_dir / "asr" / "en_speechbrain_spk1_snt1.wav")
+    audio = decode_audio(data_dir / "asr" / "en_speechbrain_spk1_snt1.wav")
     at_8k = soxr.resample(np.concatenate([audio, np.zeros(8000, np.float32)]), 16000, 8000)
     with open_stream(stream_server, "language=en&sample_rate=8000") as ws:
         messages = run(ws, pcm(at_8k), chunk=1600)
@@ -125,8 +125,8 @@ def test_idle_stream_is_closed(stream_server):
     assert message["code"] == "bad_stream" and "idle" in message["message"]
 
 
-def test_too_many_streams_and_slots_freed_on_disconnect(stream_server, eval_dir):
-    audio = pcm(decode_audio(eval_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav"))
+def test_too_many_streams_and_slots_freed_on_disconnect(stream_server, data_dir):
+    audio = pcm(decode_audio(data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav"))
     with open_stream(stream_server) as first, open_stream(stream_server) as second:
         first.send(audio[: len(audio) // 2])  # both mid-sentence
         second.send(audio[: len(audio) // 2])

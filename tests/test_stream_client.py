@@ -11,7 +11,6 @@ import json
 import math
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -178,11 +177,9 @@ def test_send_clock_maps_audio_time_to_send_time():
 
 def test_server_error_ends_the_stream_early():
     with fake_server(fail_after_bytes=BYTES_PER_SECOND // 2) as server:
-        started = time.monotonic()
         result = StreamClient(server.url).transcribe_audio(noise(3.0), realtime=True)
-        elapsed = time.monotonic() - started
     assert result.error is not None and result.error.code == "model_error"
-    assert elapsed < 2.0 and server.received_bytes < 3 * BYTES_PER_SECOND  # sending stopped at the error
+    assert server.received_bytes < 3 * BYTES_PER_SECOND  # sending stopped at the error
     with pytest.raises(StreamClientError) as info:
         result.raise_for_error()
     assert info.value.code == "stream_error" and info.value.server_code == "model_error"
@@ -198,10 +195,9 @@ def test_close_without_done_is_an_error():
 
 def test_a_quiet_server_times_out():
     with fake_server(hang=True) as server:
-        started = time.monotonic()
         result = StreamClient(server.url, idle_timeout_s=0.5).transcribe_audio(noise(0.3))
     assert result.error is not None and result.error.code == "timeout"
-    assert time.monotonic() - started < 3.0 and len(result.finals) == 1
+    assert len(result.finals) == 1
 
 
 @pytest.mark.parametrize("key", [None, "wrong"])

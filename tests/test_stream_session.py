@@ -40,21 +40,21 @@ def feed(session: StreamingSession, audio: np.ndarray, realtime: bool = False) -
     return events + session.finish()
 
 
-def sentence(eval_dir) -> np.ndarray:
-    clip = decode_audio(eval_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav")
+def sentence(data_dir) -> np.ndarray:
+    clip = decode_audio(data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav")
     return np.concatenate([clip, np.zeros(16000, np.float32)])
 
 
-def test_the_speculative_decode_becomes_the_final(eval_dir, recognizer):
+def test_the_speculative_decode_becomes_the_final(data_dir, recognizer):
     counting = CountingRecognizer(recognizer)
     options = StreamOptions(language="zh", partial_interval_s=1e9)
-    events = feed(StreamingSession(counting, options), sentence(eval_dir), realtime=True)
+    events = feed(StreamingSession(counting, options), sentence(data_dir), realtime=True)
     finals = [e for e in events if isinstance(e, Final)]
     assert len(finals) == 1 and "协会分析" in finals[0].segment.text
 
     without = CountingRecognizer(recognizer)
     plain = feed(StreamingSession(without, StreamOptions(language="zh", speculate_ms=0, partial_interval_s=1e9)),
-                 sentence(eval_dir))  # fmt: skip
+                 sentence(data_dir))  # fmt: skip
     assert [e.segment.text for e in plain if isinstance(e, Final)] == [finals[0].segment.text]
     # Without speculation the closed sentence (with its 300 ms post-roll) is decoded once, after the endpoint.
     # With it, that window is never decoded: the final is the beam search started 100 ms into the pause (earlier
@@ -63,8 +63,8 @@ def test_the_speculative_decode_becomes_the_final(eval_dir, recognizer):
     assert counting.final_decodes and all(abs(d - closed_window) > 0.1 for d in counting.final_decodes)
 
 
-def test_partials_come_from_background_work(eval_dir, recognizer):
-    audio = sentence(eval_dir)
+def test_partials_come_from_background_work(data_dir, recognizer):
+    audio = sentence(data_dir)
     session = StreamingSession(recognizer, StreamOptions(language="zh", partial_interval_s=0.0, partial_min_new_s=0.3))
     partials = []
     for i in range(0, len(audio), 1600):

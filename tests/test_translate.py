@@ -205,14 +205,14 @@ def test_cli_translate(tmp_path):
 ZH_CLIP = "zh_wenet_BAC009S0724W0121"  # 广州市房地产中介协会分析
 
 
-def test_openai_audio_translation_and_bilingual_subtitles(server, eval_dir, recognizer):
+def test_openai_audio_translation_and_bilingual_subtitles(server, data_dir, recognizer):
     base, key, *_ = server
-    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+    with (data_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
         english = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f}, data={"model": "whisper-1"})
     assert english.status_code == 200, english.text
     text = english.json()["text"]
     assert "guangzhou" in text.lower() and not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
-    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+    with (data_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
         vtt = call_as(base, key, "POST", "/v1/audio/transcriptions", files={"file": f},
                       data={"language": "zh", "response_format": "vtt", "translate_to": "en"})  # fmt: skip
     assert vtt.status_code == 200, vtt.text
@@ -220,9 +220,9 @@ def test_openai_audio_translation_and_bilingual_subtitles(server, eval_dir, reco
     assert "-->" in cue[0] and "广州" in cue[1] and "guangzhou" in cue[2].lower()
 
 
-def test_whisper_translate_task_is_an_option_to_compare(server, eval_dir, recognizer):
+def test_whisper_translate_task_is_an_option_to_compare(server, data_dir, recognizer):
     base, key, *_ = server
-    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+    with (data_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
         english = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f},
                           data={"translator": "whisper", "response_format": "verbose_json"})  # fmt: skip
     assert english.status_code == 200, english.text
@@ -231,13 +231,13 @@ def test_whisper_translate_task_is_an_option_to_compare(server, eval_dir, recogn
     # Whisper-base's translate task is weak on Mandarin (this clip comes back as "Guangzhou市房地产中间协会分析"),
     # which is why the checked pipeline is the default; here only its shape is asserted.
     assert "guangzhou" in body["text"].lower(), body["text"]
-    with (eval_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
+    with (data_dir / "asr" / f"{ZH_CLIP}.wav").open("rb") as f:
         refused = call_as(base, key, "POST", "/v1/audio/translations", files={"file": f}, data={"translator": "x"})
     assert refused.status_code == 422
 
 
-def test_cli_transcribe_with_translation(eval_dir, recognizer):
-    done = CliRunner().invoke(cli, ["transcribe", str(eval_dir / "asr" / f"{ZH_CLIP}.wav"), "--language", "zh",
+def test_cli_transcribe_with_translation(data_dir, recognizer):
+    done = CliRunner().invoke(cli, ["transcribe", str(data_dir / "asr" / f"{ZH_CLIP}.wav"), "--language", "zh",
                                     "--format", "srt", "--translate-to", "en"])  # fmt: skip
     assert done.exit_code == 0, done.output
     lines = done.output.strip().splitlines()

@@ -1,6 +1,8 @@
 """`shenggu bench asr`: accuracy (CER/WER), speed (RTF) and memory of file transcription on a manifest.
 
-Only reference quality A and B count in the summary; quality C is reported separately. With ``baseline=True``
+Only reference quality A and B count in the summary; other qualities (C doubtful, D dialect) are reported
+separately under ``by_quality``. A clip that cannot be transcribed is listed under ``failures`` (summary
+``failed``) and the run goes on. With ``baseline=True``
 the same clips are also decoded by the trivial baseline (faster-whisper ``transcribe(language, beam_size=5)``
 plus OpenCC t2s and nothing else), so every improvement is measured on identical audio.
 """
@@ -16,6 +18,7 @@ from tqdm import tqdm
 
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import get_recognizer
+from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
 from shenggu.bench.report import Figure, bar_plot, scatter_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
@@ -49,43 +52,60 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
         options = TranscribeOptions(language=entry.language, correct=config.correct)
         return transcribe(entry.path, recognizer, options, name=entry.id).text
 
-    utterances = _run(entries, ours, "shenggu")
+    failures: list[dict] = []
+    utterances = _run(entries, ours, "shenggu", failures)
     summary = _summarize(utterances)
     summary.update(load_s=round(load_s, 3), peak_rss_mb=round(peak_rss_mb(), 1), engine=recognizer.name)
     if config.baseline:
-        base_utts = _run(entries, _baseline_transcriber(), "baseline")
-        summary["baseline"] = _summarize(base_utts)
-        for utt, base in zip(utterances, base_utts, strict=True):
+        base_failures: list[dict] = []
+        base_utts = {u["id"]: u for u in _run(entries, _baseline_transcriber(), "baseline", base_failures)}
+        failed_ids = {f["id"] for f in base_failures}
+        utterances = [u for u in utterances if u["id"] not in failed_ids]  # both sides score the same clips
+        summary.update(_summarize(utterances))
+        summary["baseline"] = _summarize([base_utts[u["id"]] for u in utterances])
+        for utt in utterances:
+            base = base_utts[utt["id"]]
             utt["baseline_hypothesis"], utt["baseline_rate"] = base["hypothesis"], base["rate"]
         summary["relative_improvement"] = _relative(summary, summary["baseline"])
+        failures += [{**f, "system": "baseline"} for f in base_failures]
+    summary["failed"] = len({f["id"] for f in failures})
     config.out.mkdir(parents=True, exist_ok=True)
-    write_results(config.out, summary, utterances)
-    write_html_report(config.out, "shenggu bench asr", _flat(summary), _figures(utterances), _tables(utterances))
+    write_results(config.out, summary, utterances, {"failures": failures})
+    tables = _tables(utterances)
+    if failures:
+        tables.append(("Failed clips", ("id", "code", "message"), failure_table(failures)))
+    write_html_report(config.out, "shenggu bench asr", _flat(summary), _figures(utterances), tables)
     return summary
 
 
-def _run(entries: list[ManifestEntry], recognize: Callable[[ManifestEntry], str], label: str) -> list[dict]:
+def _run(
+    entries: list[ManifestEntry], recognize: Callable[[ManifestEntry], str], label: str, failures: list[dict]
+) -> list[dict]:
     rows = []
     for entry in tqdm(entries, desc=f"bench asr ({label})", unit="clip"):
-        start = time.perf_counter()
-        hypothesis = recognize(entry)
-        seconds = time.perf_counter() - start
-        counts = score(entry.language, entry.reference_text, hypothesis)
-        rows.append(
-            {
-                "id": entry.id,
-                "language": entry.language,
-                "ref_quality": entry.ref_quality,
-                "duration_s": entry.duration_s,
-                "reference": entry.reference_text,
-                "hypothesis": hypothesis,
-                "metric": metric_name(entry.language),
-                **counts.to_dict(),
-                "seconds": round(seconds, 3),
-                "rtf": round(seconds / max(entry.duration_s, 1e-6), 4),
-            }
-        )
+        row = attempt(entry.id, lambda entry=entry: _row(entry, recognize), failures)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+def _row(entry: ManifestEntry, recognize: Callable[[ManifestEntry], str]) -> dict:
+    start = time.perf_counter()
+    hypothesis = recognize(entry)
+    seconds = time.perf_counter() - start
+    counts = score(entry.language, entry.reference_text, hypothesis)
+    return {
+        "id": entry.id,
+        "language": entry.language,
+        "ref_quality": entry.ref_quality,
+        "duration_s": entry.duration_s,
+        "reference": entry.reference_text,
+        "hypothesis": hypothesis,
+        "metric": metric_name(entry.language),
+        **counts.to_dict(),
+        "seconds": round(seconds, 3),
+        "rtf": round(seconds / max(entry.duration_s, 1e-6), 4),
+    }
 
 
 def _baseline_transcriber() -> Callable[[ManifestEntry], str]:

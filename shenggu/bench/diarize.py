@@ -1,12 +1,14 @@
 """`shenggu bench diarize`: diarization error rate, speaker count and speed against reference RTTM files.
 
 Files: the manifest's ``diarization`` rows (each WAV with its ``.rttm`` beside it) plus, unless turned off, the
-Mandarin multi-speaker mixes built from the manifest's own clips (:mod:`shenggu.bench.diarize_mixes`).
+multi-speaker mixes (mostly Mandarin) built from the manifest's own clips (:mod:`shenggu.bench.diarize_mixes`).
 
 Summary (``results.json``): ``der`` (0.25 s collar), ``der_no_collar``, ``speaker_count_accuracy`` (share of
 files whose number of speakers is right), ``rtf`` (diarization seconds / audio seconds, models warm),
 ``der_two_speaker`` / ``der_two_speaker_no_collar`` (files with two reference speakers), ``files``,
-``peak_rss_mb``. DER sums the scored seconds of all files (NIST style), not the mean of per-file rates.
+``failed`` (files that could not be scored, listed with their errors under ``failures``), ``skipped_mixes``
+(mixes whose clips the manifest lacks), ``peak_rss_mb``. DER sums the scored seconds of all files (NIST
+style), not the mean of per-file rates.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from shenggu.audio.decode import SAMPLE_RATE, decode_audio
 from shenggu.bench.diarize_mixes import build_mixes
+from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
 from shenggu.bench.report import bar_plot, timeline_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
@@ -34,7 +37,7 @@ COLLAR_S = 0.25
 
 @dataclass
 class DiarizeBenchConfig:
-    """The manifest, where to write, whether to add the Mandarin mixes, and the diarization options."""
+    """The manifest, where to write, whether to add the multi-speaker mixes, and the diarization options."""
 
     manifest: Path
     out: Path
@@ -44,27 +47,40 @@ class DiarizeBenchConfig:
 
 
 def run_diarize_bench(config: DiarizeBenchConfig) -> dict:
-    """Run the benchmark; write ``results.json`` and ``report.html``; return the summary."""
+    """Run the benchmark; write ``results.json`` and ``report.html``; return the summary.
+
+    A file that cannot be read or scored (no RTTM, damaged audio…) is recorded under ``failures`` and the run
+    goes on; mixes whose clips the manifest lacks are listed under ``skipped_mixes``.
+    """
     entries = load_manifest(config.manifest, task="diarization")
+    skipped_mixes: dict[str, list[str]] = {}
     if config.mixes:
-        entries += build_mixes(config.manifest, config.out / "mixes")
+        built, skipped_mixes = build_mixes(config.manifest, config.out / "mixes")
+        entries += built
     encoder = get_speaker_encoder()
-    rows = []
+    rows: list[dict] = []
+    failures: list[dict] = []
     for entry in tqdm(entries, desc="bench diarize", unit="file", file=sys.stderr):
-        reference = _reference(entry)
-        speakers = len({t.speaker for t in reference})
-        options = replace(config.options, num_speakers=speakers) if config.oracle_count else config.options
-        samples = decode_audio(entry.path)
-        start = time.perf_counter()
-        result = diarize(samples, encoder, options)
-        seconds = time.perf_counter() - start
-        rows.append(_row(entry, reference, result.turns, len(result.speakers), speakers, seconds, len(samples)))
+        row = attempt(entry.id, lambda entry=entry: _run_file(entry, encoder, config), failures)
+        if row is not None:
+            rows.append(row)
     summary = _summarize(rows)
-    summary["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    summary.update(failed=len(failures), skipped_mixes=sorted(skipped_mixes), peak_rss_mb=round(peak_rss_mb(), 1))
     config.out.mkdir(parents=True, exist_ok=True)
-    write_results(config.out, summary, rows)
-    write_html_report(config.out, "shenggu bench diarize", summary, _figures(rows), _tables(rows))
+    write_results(config.out, summary, rows, {"failures": failures, "skipped_mixes": skipped_mixes})
+    write_html_report(config.out, "shenggu bench diarize", summary, _figures(rows), _tables(rows, failures))
     return summary
+
+
+def _run_file(entry: ManifestEntry, encoder, config: DiarizeBenchConfig) -> dict:
+    reference = _reference(entry)
+    speakers = len({t.speaker for t in reference})
+    options = replace(config.options, num_speakers=speakers) if config.oracle_count else config.options
+    samples = decode_audio(entry.path)
+    start = time.perf_counter()
+    result = diarize(samples, encoder, options)
+    seconds = time.perf_counter() - start
+    return _row(entry, reference, result.turns, len(result.speakers), speakers, seconds, len(samples))
 
 
 def _reference(entry: ManifestEntry) -> list[SpeakerTurn]:
@@ -137,5 +153,8 @@ def _figures(rows: list[dict]):
 _COLUMNS = ("id", "language", "duration_s", "speakers", "speakers_found", "der", "der_no_collar", "rtf")
 
 
-def _tables(rows: list[dict]):
-    return [("Files", _COLUMNS, [[r[c] for c in _COLUMNS] for r in rows])]
+def _tables(rows: list[dict], failures: list[dict]):
+    tables = [("Files", _COLUMNS, [[r[c] for c in _COLUMNS] for r in rows])]
+    if failures:
+        tables.append(("Failed files", ("id", "code", "message"), failure_table(failures)))
+    return tables

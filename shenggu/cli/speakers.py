@@ -52,7 +52,7 @@ def diarize(
 def bench_diarize(
     manifest: Annotated[Path, typer.Option(help="Manifest TSV; its diarization rows have an RTTM beside the WAV.")],
     out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
-    mixes: Annotated[bool, typer.Option(help="Add the Mandarin mixes built from the manifest's clips.")] = True,
+    mixes: Annotated[bool, typer.Option(help="Add the multi-speaker mixes built from the manifest's clips.")] = True,
     oracle_count: Annotated[bool, typer.Option(help="Give each file its reference number of speakers.")] = False,
 ) -> None:
     """Diarization: DER (0.25 s collar and none), speaker-count accuracy and RTF against reference RTTM files."""
