@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_home() -> Path:
@@ -66,9 +68,33 @@ class Settings(BaseSettings):
     max_streams: int = Field(8, description="Concurrent WebSocket streams; one more is refused with an error.")
     stream_idle_seconds: float = Field(30.0, description="A stream that sends nothing this long is closed.")
     callback_max_attempts: int = Field(8, description="Deliveries tried per job callback before giving up.")
+    callback_allow_private: bool = Field(
+        False,
+        description="Let job callbacks reach loopback, private, link-local and other non-public addresses (a "
+        "receiver on this machine or network). Off, such callbacks are refused.",
+    )
+    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names and IP networks (CIDR) that job callbacks may reach although they "
+        "are not public, e.g. hooks.internal,10.8.0.0/16.",
+    )
     preload_models: bool = Field(True, description="Load the default models in the background at start-up.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")
+
+    @field_validator("callback_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # The environment gives one string: "hooks.internal, 10.8.0.0/16".
+        return [e.strip() for e in value.split(",") if e.strip()] if isinstance(value, str) else value
+
+    @field_validator("callback_allowed_hosts")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if "/" in entry:
+                ipaddress.ip_network(entry, strict=False)  # a mistyped network fails at start-up, named
+        return value
 
     @property
     def threads(self) -> int:

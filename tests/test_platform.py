@@ -24,7 +24,12 @@ CLIP = "zh_wenet_BAC009S0724W0121.wav"  # 4.28 s
 @pytest.fixture(scope="module")
 def platform(recognizer, tmp_path_factory):
     settings = Settings(
-        preload_models=False, max_upload_mb=5, data_dir=tmp_path_factory.mktemp("data"), job_workers=1, lease_seconds=5
+        preload_models=False,
+        max_upload_mb=5,
+        data_dir=tmp_path_factory.mktemp("data"),
+        job_workers=1,
+        lease_seconds=5,
+        callback_allow_private=True,  # the operator's opt-in: the callback receiver of these tests is on loopback
     )
     db = open_database(settings)
     keys = {}
@@ -48,8 +53,8 @@ def auth(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
 
 
-def transcribe(base, key, eval_dir, clip=CLIP):
-    with open(eval_dir / "asr" / clip, "rb") as f:
+def transcribe(base, key, data_dir, clip=CLIP):
+    with open(data_dir / "asr" / clip, "rb") as f:
         return httpx.post(
             f"{base}/v1/audio/transcriptions",
             headers=auth(key),
@@ -59,8 +64,8 @@ def transcribe(base, key, eval_dir, clip=CLIP):
         )
 
 
-def submit(base, key, eval_dir, **data):
-    with open(eval_dir / "asr" / CLIP, "rb") as f:
+def submit(base, key, data_dir, **data):
+    with open(data_dir / "asr" / CLIP, "rb") as f:
         return httpx.post(
             f"{base}/v1/jobs", headers=auth(key), files={"file": (CLIP, f)}, data={"language": "zh", **data}, timeout=60
         )
@@ -77,7 +82,7 @@ def wait_done(base, key, job_id, timeout=120.0) -> dict:
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sg_nope_nope"}, {"Authorization": "Basic abc"}])
-def test_missing_or_wrong_key_is_401(platform, eval_dir, headers):
+def test_missing_or_wrong_key_is_401(platform, data_dir, headers):
     base, _, _ = platform
     response = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("a.wav", b"x")})
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
@@ -89,20 +94,20 @@ def test_revoked_key_is_401(platform):
     assert httpx.get(f"{base}/v1/usage", headers=auth(keys["revoked"])).status_code == 401
 
 
-def test_openai_client_with_key(platform, eval_dir):
+def test_openai_client_with_key(platform, data_dir):
     from openai import AuthenticationError, OpenAI
 
     base, keys, _ = platform
     client = OpenAI(base_url=f"{base}/v1", api_key=keys["alpha"])
-    with open(eval_dir / "asr" / CLIP, "rb") as f:
+    with open(data_dir / "asr" / CLIP, "rb") as f:
         assert "广州" in client.audio.transcriptions.create(model="whisper-1", file=f, language="zh").text
-    with pytest.raises(AuthenticationError), open(eval_dir / "asr" / CLIP, "rb") as f:
+    with pytest.raises(AuthenticationError), open(data_dir / "asr" / CLIP, "rb") as f:
         OpenAI(base_url=f"{base}/v1", api_key="wrong").audio.transcriptions.create(model="whisper-1", file=f)
 
 
-def test_job_lifecycle_and_tenant_isolation(platform, eval_dir):
+def test_job_lifecycle_and_tenant_isolation(platform, data_dir):
     base, keys, _ = platform
-    accepted = submit(base, keys["alpha"], eval_dir)
+    accepted = submit(base, keys["alpha"], data_dir)
     assert accepted.status_code == 202 and accepted.json()["status"] == "queued"
     job_id = accepted.json()["id"]
     assert httpx.get(f"{base}/v1/jobs/{job_id}", headers=auth(keys["beta"])).status_code == 404
@@ -116,29 +121,29 @@ def test_job_lifecycle_and_tenant_isolation(platform, eval_dir):
     assert httpx.get(f"{base}/v1/jobs/unknown", headers=auth(keys["alpha"])).status_code == 404
 
 
-def test_cancel_queued_job(platform, eval_dir):
+def test_cancel_queued_job(platform, data_dir):
     base, keys, _ = platform
-    ids = [submit(base, keys["beta"], eval_dir).json()["id"] for _ in range(3)]
+    ids = [submit(base, keys["beta"], data_dir).json()["id"] for _ in range(3)]
     cancelled = httpx.delete(f"{base}/v1/jobs/{ids[-1]}", headers=auth(keys["beta"])).json()
     assert cancelled["status"] == "cancelled"
     assert wait_done(base, keys["beta"], ids[-1])["status"] == "cancelled"
     assert all(wait_done(base, keys["beta"], i)["status"] == "succeeded" for i in ids[:-1])
 
 
-def test_bad_job_requests(platform, eval_dir):
+def test_bad_job_requests(platform, data_dir):
     base, keys, _ = platform
-    assert submit(base, keys["alpha"], eval_dir, task="dance").status_code == 422
-    assert submit(base, keys["alpha"], eval_dir, callback_url="ftp://x").status_code == 400
-    assert submit(base, keys["alpha"], eval_dir, language="xx").status_code == 422
-    assert submit(base, keys["alpha"], eval_dir, model="gpt-17").status_code == 400
+    assert submit(base, keys["alpha"], data_dir, task="dance").status_code == 422
+    assert submit(base, keys["alpha"], data_dir, callback_url="ftp://x").status_code == 400
+    assert submit(base, keys["alpha"], data_dir, language="xx").status_code == 422
+    assert submit(base, keys["alpha"], data_dir, model="gpt-17").status_code == 400
     empty = httpx.post(f"{base}/v1/jobs", headers=auth(keys["alpha"]), files={"file": ("e.wav", b"")})
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "empty_audio"
 
 
-def test_daily_audio_quota_gives_429_with_retry_after(platform, eval_dir):
+def test_daily_audio_quota_gives_429_with_retry_after(platform, data_dir):
     base, keys, _ = platform
-    assert transcribe(base, keys["small"], eval_dir).status_code == 200  # 4.3 s of 6 s
-    over = transcribe(base, keys["small"], eval_dir)
+    assert transcribe(base, keys["small"], data_dir).status_code == 200  # 4.3 s of 6 s
+    over = transcribe(base, keys["small"], data_dir)
     assert over.status_code == 429 and over.json()["error"]["code"] == "quota_exceeded"
     assert int(over.headers["Retry-After"]) > 0
     usage = httpx.get(f"{base}/v1/usage", headers=auth(keys["small"])).json()
@@ -157,9 +162,9 @@ def test_rate_limit_per_minute(platform):
     assert statuses[:2] == [422, 422] and statuses[2] == 429
 
 
-def test_tenant_audio_length_limit_is_413(platform, eval_dir):
+def test_tenant_audio_length_limit_is_413(platform, data_dir):
     base, keys, _ = platform
-    response = transcribe(base, keys["short"], eval_dir)
+    response = transcribe(base, keys["short"], data_dir)
     assert response.status_code == 413 and response.json()["error"]["code"] == "audio_too_long"
 
 
@@ -176,7 +181,7 @@ def test_admin_manages_keys_over_http(platform):
     assert httpx.get(f"{base}/v1/usage", headers=auth(created["key"])).status_code == 401
 
 
-def test_signed_callback_is_delivered_after_retry(platform, eval_dir):
+def test_signed_callback_is_delivered_after_retry(platform, data_dir):
     base, keys, db = platform
     received: list[tuple[dict, bytes]] = []
     attempts = []
@@ -198,7 +203,7 @@ def test_signed_callback_is_delivered_after_retry(platform, eval_dir):
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{receiver.server_port}/hook"
-        job_id = submit(base, keys["alpha"], eval_dir, callback_url=url).json()["id"]
+        job_id = submit(base, keys["alpha"], data_dir, callback_url=url).json()["id"]
         wait_done(base, keys["alpha"], job_id)
         deadline = time.monotonic() + 30
         while not received and time.monotonic() < deadline:
@@ -224,13 +229,13 @@ def _tenant_secret(db, name: str) -> str:
         return session.scalar(select(Tenant.secret).where(Tenant.name == name))
 
 
-def test_fifty_clients_at_once_get_only_2xx_or_429_and_every_job_finishes(platform, eval_dir):
+def test_fifty_clients_at_once_get_only_2xx_or_429_and_every_job_finishes(platform, data_dir):
     from concurrent.futures import ThreadPoolExecutor
 
     base, _, db = platform
     with db.session() as session:
         key = tenants.create_key(session, tenants.get_or_create_tenant(session, "crowd", rate_per_minute=20))[1]
-    audio = (eval_dir / "asr" / "en_speechbrain_spk2_snt5.wav").read_bytes()
+    audio = (data_dir / "asr" / "en_speechbrain_spk2_snt5.wav").read_bytes()
 
     def client(_: int) -> httpx.Response:
         return httpx.post(
@@ -246,12 +251,12 @@ def test_fifty_clients_at_once_get_only_2xx_or_429_and_every_job_finishes(platfo
     assert all(wait_done(base, key, job_id)["status"] == "succeeded" for job_id in accepted)
 
 
-def test_queued_jobs_count_against_the_daily_quota(platform, eval_dir):
+def test_queued_jobs_count_against_the_daily_quota(platform, data_dir):
     base, _, db = platform
     with db.session() as session:
         key = tenants.create_key(session, tenants.get_or_create_tenant(session, "queuer", quota_seconds_per_day=10))[1]
-    first, second = submit(base, key, eval_dir), submit(base, key, eval_dir)  # 2 × 4.3 s fit in 10 s
-    third = submit(base, key, eval_dir)
+    first, second = submit(base, key, data_dir), submit(base, key, data_dir)  # 2 × 4.3 s fit in 10 s
+    third = submit(base, key, data_dir)
     assert (first.status_code, second.status_code, third.status_code) == (202, 202, 429)
     assert third.json()["error"]["code"] == "quota_exceeded"
     for response in (first, second):

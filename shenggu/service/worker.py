@@ -2,31 +2,30 @@
 
 Each worker claims a job through its lease, verifies the stored upload's checksum, runs the task while renewing
 the lease with its progress, and stores the outcome only if it still holds the lease. Callbacks of finished jobs
-are POSTed, signed with HMAC-SHA256 of the tenant's secret, and retried with exponential backoff.
+are POSTed (``shenggu.service.callbacks``: signed, to checked addresses only) and retried with exponential backoff.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import hashlib
-import hmac
 import json
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import httpx
-
+from shenggu.audio import AudioError
 from shenggu.config import Settings
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
+from shenggu.service.callbacks import CallbackSender, DestinationPolicy, Outcome
 from shenggu.service.observability import ServiceMetrics, add_audio_seconds
 from shenggu.service.storage import jobs, usage
 from shenggu.service.storage.db import Database
-from shenggu.service.storage.models import Job, Tenant, utcnow
+from shenggu.service.storage.models import Job, Tenant
 from shenggu.service.tasks import run_job
-from shenggu.service.uploads import sha256_of
+from shenggu.service.uploads import sha256_of, upload_errors
 
 log = get_logger("shenggu.jobs")
 _IDLE_POLL = 0.5  # seconds between looks at an empty queue
@@ -35,11 +34,6 @@ _RENEW_EVERY = 2.0  # seconds between lease renewals while a job runs
 
 class JobCancelled(Exception):
     """The job was cancelled (or taken over) while it ran."""
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The callback signature: hex HMAC-SHA256 over ``timestamp + "." + body`` with the tenant's secret."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def job_results_dir(data_dir: Path, job_id: str) -> Path:
@@ -79,6 +73,7 @@ class WorkerPool:
 
     def __init__(self, db: Database, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
         self.db, self.settings, self.metrics = db, settings, metrics
+        self.destinations = DestinationPolicy.from_settings(settings)
         self.instance = uuid.uuid4().hex[:8]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -135,54 +130,61 @@ class WorkerPool:
             if not path.is_file() or sha256_of(path) != job.upload_sha256:
                 raise ShengguError("the stored upload is missing or damaged")
             results = job_results_dir(self.settings.data_dir, job.id)
-            result, seconds = run_job(job.task, path, job.options, job.upload_name, results, progress)
+            with upload_errors(path):  # the job's error is shown to its tenant
+                result, seconds = run_job(job.task, path, job.options, job.upload_name, results, progress)
         except JobCancelled as exc:
             log.info("job stopped", job_id=job.id, reason=str(exc))
             return
         except ShengguError as exc:
             error = {"code": exc.code, "message": exc.message}
+            if isinstance(exc, AudioError):  # audio decoded before it failed (no speech in it) was work done
+                seconds = exc.decoded_seconds
         except Exception as exc:
             log.exception("job crashed", job_id=job.id)
-            error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+            # Like a crashed request's 500: the message of an unexpected error may name server paths.
+            message = f"internal error ({type(exc).__name__}); the server log has details"
+            error = {"code": "internal_error", "message": message}
         with self.db.session() as session:
             stored = jobs.finish(session, job.id, worker, result, error)
-            if stored and result is not None:
+            metered = stored and (result is not None or seconds > 0)
+            if metered:
                 usage.record(session, job.tenant_id, job.task, seconds)
-        if stored and result is not None and self.metrics:
+        if metered and self.metrics:
             add_audio_seconds(self.metrics, job.task, seconds)
         log.info("job finished", job_id=job.id, stored=stored, status="failed" if error else "succeeded")
 
     def _deliver(self) -> None:
-        with httpx.Client(timeout=10.0) as client:
-            while not self._stop.is_set():
-                try:
-                    with self.db.session() as session:
-                        due = [(j, session.get(Tenant, j.tenant_id).secret) for j in jobs.due_callbacks(session)]
-                    for job, secret in due:
-                        self._post(client, job, secret)
-                except Exception:
-                    log.exception("callback loop error")
-                self._stop.wait(_IDLE_POLL)
+        asyncio.run(self._callback_loop())
 
-    def _post(self, client: httpx.Client, job: Job, secret: str) -> None:
-        body = json.dumps(job_view(job), ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Shenggu-Timestamp": timestamp,
-            "X-Shenggu-Signature": "sha256=" + sign(secret, timestamp, body),
-        }
-        try:
-            ok = client.post(job.callback_url, content=body, headers=headers).is_success
-        except httpx.HTTPError:
-            ok = False
+    async def _callback_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.deliver_callbacks()
+            except Exception:  # a database hiccup: the claimed attempts are already recorded, the next round goes on
+                log.exception("callback loop error")
+            await asyncio.sleep(_IDLE_POLL)
+
+    async def deliver_callbacks(self) -> int:
+        """Send the callbacks that are due, concurrently, and record how each ended; returns how many were tried."""
         with self.db.session() as session:
-            row = session.get(Job, job.id)
-            row.callback_attempts += 1
-            if ok:
-                row.callback_state = "delivered"
-            elif row.callback_attempts >= self.settings.callback_max_attempts:
-                row.callback_state = "failed"
-            else:
-                row.callback_next_at = utcnow() + dt.timedelta(seconds=min(2**row.callback_attempts, 300))
-        log.info("callback", job_id=job.id, delivered=ok, attempts=job.callback_attempts + 1)
+            due = [(job, session.get(Tenant, job.tenant_id)) for job in jobs.claim_callbacks(session)]
+        if not due:
+            return 0
+        async with CallbackSender(self.destinations) as sender:
+            outcomes = await asyncio.gather(*(self._send_callback(sender, job, tenant) for job, tenant in due))
+        with self.db.session() as session:
+            for (job, _), outcome in zip(due, outcomes, strict=True):
+                jobs.record_callback(session, job.id, outcome, self.settings.callback_max_attempts)
+        for (job, _), outcome in zip(due, outcomes, strict=True):
+            log.info("callback", job_id=job.id, outcome=outcome, attempts=job.callback_attempts)
+        return len(due)
+
+    async def _send_callback(self, sender: CallbackSender, job: Job, tenant: Tenant | None) -> Outcome:
+        try:
+            if tenant is None:  # never send a callback that is not signed with the tenant's secret
+                raise LookupError(f"tenant {job.tenant_id} of the job is gone")
+            body = json.dumps(job_view(job), ensure_ascii=False).encode()
+            return await sender.send(job.callback_url or "", body, tenant.secret)
+        except Exception:  # a bug costs this job one attempt, never the other jobs their callbacks
+            log.exception("callback error", job_id=job.id)
+            return "failed"

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from shenggu.audio import probe_duration
 from shenggu.errors import InvalidOptionError
 from shenggu.service.auth import current_principal
+from shenggu.service.callbacks import DestinationPolicy, check_url
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.storage import jobs
@@ -34,7 +35,7 @@ from shenggu.service.tasks import (
     TranscribeRequest,
     TranslateToField,
 )
-from shenggu.service.uploads import StoredUpload, persist_upload
+from shenggu.service.uploads import StoredUpload, persist_upload, upload_errors
 from shenggu.service.worker import job_results_dir, job_view
 from shenggu.solutions.court.hearing import DEFAULT_ROLES, parse_participants
 from shenggu.solutions.court.record import HearingHeader
@@ -48,12 +49,6 @@ def _court_header(case_number: str, court: str, date: str, participants: str) ->
     return HearingHeader(
         case_number.strip(), court.strip(), date.strip(), participants=parse_participants(participants)
     )
-
-
-def _check_callback(url: str | None) -> str | None:
-    if url and not url.startswith(("http://", "https://")):
-        raise InvalidOptionError("callback_url must be an http:// or https:// URL")
-    return url or None
 
 
 @router.post("", status_code=202)
@@ -74,7 +69,9 @@ async def create_job(
     roles: RolesField = "",
     translate_to: TranslateToField = "",
     glossaries: GlossariesField = "",
-    callback_url: Annotated[str, Form(description="http(s) URL that receives the finished job, signed.")] = "",
+    callback_url: Annotated[
+        str, Form(description="http(s) URL (public, at most 2048 characters) that receives the finished job, signed.")
+    ] = "",
     case_number: Annotated[str, Form(max_length=100, description="court_record: the case number.")] = "",
     court: Annotated[str, Form(max_length=100, description="court_record: the court's name.")] = "",
     hearing_date: Annotated[str, Form(max_length=40, description="court_record: the hearing date.")] = "",
@@ -89,6 +86,9 @@ async def create_job(
     judge,plaintiff,defendant), with keyword, amount and date indexes; its DOCX, PDF and JSON are at
     ``/v1/jobs/{id}/files/{name}`` once it succeeded. ``task=assess`` scores a reading of ``text`` (``language``
     en or zh), like ``POST /v1/assessments`` for recordings too long to wait for."""
+    # Checked before the upload is stored, so a refused request leaves no file behind.
+    policy = DestinationPolicy.from_settings(request.app.state.settings)
+    callback = check_url(callback_url, policy) if callback_url else None
     court_header = _court_header(case_number, court, hearing_date, participants) if task == "court_record" else None
     if court_header is not None:
         diarize, roles = True, roles or ",".join(DEFAULT_ROLES)
@@ -102,7 +102,7 @@ async def create_job(
     if court_header is not None:
         options["court"] = asdict(court_header)
     stored = await store_upload(request, principal, file)
-    job = await enqueue(request, principal, stored, file.filename or "", task, options, _check_callback(callback_url))
+    job = await enqueue(request, principal, stored, file.filename or "", task, options, callback)
     return JSONResponse({"id": job.id, "object": "job", "status": job.status}, status_code=202)
 
 
@@ -127,7 +127,8 @@ async def enqueue(
     """Queue a job for a stored upload after the audio checks (quota, length); the upload is removed if refused."""
     state = request.app.state
     try:
-        seconds = await run_in_threadpool(probe_duration, stored.path)
+        with upload_errors(stored.path):
+            seconds = await run_in_threadpool(probe_duration, stored.path)
         with state.db.session() as session:
             check_audio(session, principal, seconds)
             return jobs.create(

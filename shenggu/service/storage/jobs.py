@@ -18,6 +18,7 @@ from shenggu.service.storage.tenants import NotFoundError
 
 ACTIVE = ("queued", "running")
 FINAL = ("succeeded", "failed", "cancelled")
+_CALLBACK_BACKOFF_MAX = 300  # seconds: the longest wait between two callback attempts
 
 
 def create(
@@ -151,10 +152,42 @@ def queue_depth(session: Session) -> int:
     return session.scalar(select(func.count()).where(Job.status.in_(ACTIVE))) or 0
 
 
-def due_callbacks(session: Session, limit: int = 10) -> list[Job]:
-    """Finished jobs whose callback is due."""
-    return list(
-        session.scalars(
-            select(Job).where(Job.callback_state == "pending", Job.callback_next_at <= utcnow()).limit(limit)
-        )
+def claim_callbacks(session: Session, limit: int = 10) -> list[Job]:
+    """Take finished jobs whose callback is due, the longest waiting first.
+
+    Each is counted as an attempt and rescheduled with backoff *before* it is sent, so a delivery that crashes,
+    hangs or takes the server down is tried again later rather than at once, and can never hold up the others.
+    The conditional UPDATE also keeps two server processes from sending the same attempt."""
+    now = utcnow()
+    due = (
+        select(Job.id, Job.callback_attempts)
+        .where(Job.callback_state == "pending", Job.callback_next_at <= now)
+        .order_by(Job.callback_next_at, Job.id)
+        .limit(limit)
     )
+    claimed = []
+    for job_id, attempts in session.execute(due).all():
+        taken = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.callback_state == "pending", Job.callback_attempts == attempts)
+            .values(
+                callback_attempts=attempts + 1,
+                callback_next_at=now + dt.timedelta(seconds=min(2 ** (attempts + 1), _CALLBACK_BACKOFF_MAX)),
+            )
+        )
+        if taken.rowcount == 1:
+            claimed.append(job_id)
+    session.flush()
+    return [session.get(Job, job_id, populate_existing=True) for job_id in claimed]
+
+
+def record_callback(session: Session, job_id: str, outcome: str, max_attempts: int) -> None:
+    """Store how a claimed attempt ended: ``delivered`` and ``refused`` are final, ``failed`` becomes final after
+    ``max_attempts`` (a retry was already scheduled when the attempt was claimed)."""
+    job = session.get(Job, job_id)
+    if job is None or job.callback_state != "pending":
+        return
+    if outcome != "failed":
+        job.callback_state = outcome
+    elif job.callback_attempts >= max_attempts:
+        job.callback_state = "failed"

@@ -7,6 +7,10 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The largest value an Integer column holds (32-bit on PostgreSQL; SQLite overflows past 2**63): the bound of every
+# integer a request may send to the database.
+INT32_MAX = 2**31 - 1
+
 
 def utcnow() -> dt.datetime:
     """The current time, UTC, timezone-aware."""
@@ -81,8 +85,9 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    callback_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    callback_state: Mapped[str | None] = mapped_column(String(16), nullable=True)  # pending|delivered|failed
+    callback_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # pending|delivered|failed|refused (refused: the URL or its address is not one callbacks may reach)
+    callback_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     callback_attempts: Mapped[int] = mapped_column(Integer, default=0)
     callback_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
