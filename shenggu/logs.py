@@ -1,10 +1,40 @@
-"""Structured logging (structlog) for the CLI and the service: console lines or JSON, one config."""
+"""Structured logging (structlog) for the CLI and the service: console lines or JSON, one config.
+
+Every line passes ``redact_secrets`` last, whoever wrote it (shenggu, uvicorn's access and WebSocket lines,
+libraries): API keys in URLs (``?api_key=``, ``?key=``), ``Bearer`` tokens and ``sg_...`` keys anywhere become
+``[redacted]``. Tracebacks are plain text without local variables (which may hold request headers).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+REDACTED = "[redacted]"
+_SECRET = re.compile(
+    # A key in a URL's query or an Authorization header: the name stays, the value goes ...
+    r"(?P<keep>[?&](?:api_)?key=|\bbearer\s+)[^\s&#\"'\\,;]+"
+    # ... and an API key (sg_<id>_<secret>) anywhere else: in a message, a field, a traceback.
+    r"|\bsg_[A-Za-z0-9_-]+",
+    re.IGNORECASE,
+)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every API key (query value, ``Bearer`` token, ``sg_...`` key) replaced by ``[redacted]``."""
+    return _SECRET.sub(lambda m: (m["keep"] or "") + REDACTED, text)
+
+
+def _redacted(renderer: structlog.typing.Processor) -> structlog.typing.Processor:
+    """``renderer`` whose finished line is redacted: covers the message, every field and the traceback alike."""
+
+    def render(logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
+        return redact_secrets(str(renderer(logger, name, event_dict)))
+
+    return render
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
@@ -30,7 +60,12 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # A plain traceback string, never the console renderer's rich one with local variables.
+                structlog.processors.format_exc_info,
+                _redacted(renderer),
+            ],
         )
     )
     root = logging.getLogger()

@@ -39,7 +39,13 @@ ASSESS_MAX_SECONDS = 600.0
 AssessTextField = Annotated[
     str, Form(max_length=ASSESS_MAX_TEXT, description="assess: the text the speaker was asked to read aloud.")
 ]
-HotwordsField = Annotated[str, Form(description="Comma-separated names/terms to favour.")]
+HotwordsField = Annotated[
+    str,
+    Form(
+        description=f"Comma-separated names/terms to favour: at most {hotword_lists.MAX_WORDS}, each at most "
+        f"{hotword_lists.MAX_WORD_CHARS} characters (as in a stored list)."
+    ),
+]
 HotwordListsField = Annotated[
     str,
     Form(description="Comma-separated names of stored hotword lists (/v1/hotwords) to add; 'default' always applies."),
@@ -126,7 +132,7 @@ class TranscribeRequest:
         translate_to: str | None = None,
     ) -> TranscribeRequest:
         """Validate raw request fields (raises InvalidOptionError)."""
-        words = tuple(split_hotwords(hotwords or ()))
+        words = tuple(hotword_lists.clean_words(hotwords or ()))
         if translate_to and translate_to not in ("en", "zh"):
             raise InvalidOptionError(f"translate_to must be en or zh, not '{translate_to[:20]}'")
         request = cls(engine_name(model), language or None, prompt or None, words, diarize, translate_to or None)

@@ -1,4 +1,7 @@
-"""Receiving uploaded files: streamed to disk with a size limit (checked while streaming), never held in memory."""
+"""Receiving uploaded files: streamed to disk with a size limit (checked while streaming), never held in memory.
+
+Errors about an upload call it "the uploaded file", never by the server path it was saved to (``upload_errors``):
+the client sees no temporary or data directory."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from fastapi import UploadFile
 from shenggu.audio import EmptyAudioError
 from shenggu.errors import ShengguError
 from shenggu.service.errors import error_response
+
+UPLOADED_FILE = "the uploaded file"
 
 
 class UploadTooLargeError(ShengguError):
@@ -55,13 +60,33 @@ def _suffix(upload: UploadFile) -> str:
     return suffix if suffix[1:].isalnum() else ""
 
 
+def _without_path(message: str, path: Path | str) -> str:
+    """``message`` with the server path of an upload (quoted, as the audio decoder names files, or bare) replaced
+    by "the uploaded file"."""
+    return message.replace(f"'{path}'", UPLOADED_FILE).replace(str(path), UPLOADED_FILE)
+
+
+@contextmanager
+def upload_errors(path: Path | str) -> Iterator[None]:
+    """Errors raised in the block call the upload at ``path`` "the uploaded file" (the exception is kept, with
+    its message changed, so handlers see the same type and attributes)."""
+    try:
+        yield
+    except ShengguError as exc:
+        exc.message = _without_path(exc.message, path)
+        exc.args = (exc.message,)
+        raise
+
+
 @contextmanager
 def saved_upload(upload: UploadFile, max_bytes: int) -> Iterator[Path]:
-    """Copy ``upload`` to a temporary file (deleted afterwards) and yield its path."""
+    """Copy ``upload`` to a temporary file (deleted afterwards) and yield its path; errors raised in the block
+    never name that path."""
     fd, name = tempfile.mkstemp(prefix="shenggu-upload-", suffix=_suffix(upload))
     try:
         _copy(upload, fd, max_bytes)
-        yield Path(name)
+        with upload_errors(name):
+            yield Path(name)
     finally:
         os.unlink(name)
 

@@ -35,6 +35,15 @@ quoted as ``> 相似问法：``) followed by ``- `` bullet lines, or with the al
 by ``|``. An answer line that starts with ``#`` or ``\\`` is written with a ``\\`` in front (Markdown's escape),
 which reading removes.
 
+**Formula injection**: a spreadsheet program runs a CSV/TSV cell that starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return as a formula. Exports therefore put an apostrophe (``'``, Excel's "this is text" mark)
+in front of every cell that starts with one of those, after any apostrophes it already starts with (``-5`` is
+written ``'-5``, ``'=x`` is written ``''=x``); reading a CSV/TSV removes one apostrophe from every cell that
+starts with one or more apostrophes followed by one of those characters, and from no other cell. So every cell
+reads back exactly as exported, and a real leading apostrophe (``'Tis``) is never touched, except in a hand-made
+file where it comes right before one of those characters: write it twice there. XLSX stores every cell as text
+(never a formula) and Markdown is no spreadsheet, so neither is changed.
+
 Reading normalises text the same way every time (outer whitespace trimmed, whitespace inside questions,
 alternatives, ids and categories collapsed to single spaces, control characters dropped, line breaks as
 ``\\n``), so writing a base and reading the file back gives the same base in every format.
@@ -101,6 +110,9 @@ _LANGUAGE_NAMES = {
 _FORMAT_NAMES = {"csv": "csv", "tsv": "tsv", "tab": "tsv", "xlsx": "xlsx", "md": "md", "markdown": "md"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")  # nothing XML or UTF-8 refuses
 _ALTERNATIVE_SPLIT = re.compile(r"[|｜\n]")
+# CSV/TSV cells a spreadsheet would run as a formula (OWASP), also behind the apostrophes an export adds.
+_FORMULA_LIKE = re.compile(r"'*[=+\-@\t\r]")
+_NEUTRALIZED = re.compile(r"'+[=+\-@\t\r]")
 
 
 @dataclass
@@ -174,7 +186,7 @@ def dump_kb(kb: KnowledgeBase, fmt: str) -> bytes:
     writer = csv.writer(out, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in _export_rows(kb, " | "):
-        writer.writerow(row)
+        writer.writerow([_neutralized(cell) for cell in row])
     # Excel opens a UTF-8 CSV as UTF-8 only when it starts with a byte-order mark.
     return ("\ufeff" if fmt == "csv" else "").encode("utf-8") + out.getvalue().encode("utf-8")
 
@@ -396,6 +408,16 @@ def _decode(data: bytes, source: str) -> str:
     return text
 
 
+def _neutralized(cell: str) -> str:
+    """A CSV/TSV cell no spreadsheet runs as a formula (see the module docstring)."""
+    return "'" + cell if _FORMULA_LIKE.match(cell) else cell
+
+
+def _unneutralized(cell: str) -> str:
+    """The cell ``_neutralized`` was given."""
+    return cell[1:] if _NEUTRALIZED.match(cell) else cell
+
+
 def _csv_rows(text: str, source: str, delimiter: str | None) -> Iterator[Row]:
     if delimiter is None:
         first = next((line for line in text.splitlines() if line.strip()), "")
@@ -408,7 +430,7 @@ def _csv_rows(text: str, source: str, delimiter: str | None) -> Iterator[Row]:
         line = 1
         try:
             for values in reader:
-                yield f"{source} line {line}", list(values)
+                yield f"{source} line {line}", [_unneutralized(v) for v in values]
                 line = reader.line_num + 1
         except csv.Error as exc:
             raise InvalidOptionError(f"{source} line {reader.line_num}: malformed CSV ({exc})") from None
@@ -423,6 +445,10 @@ def _xlsx_rows(data: bytes, source: str) -> Iterator[Row]:
     import openpyxl
 
     def unreadable(exc: Exception) -> InvalidOptionError:
+        if _defused(exc):
+            return InvalidOptionError(
+                f"{source} is refused: its XML declares a DTD or entities, which spreadsheet programs never write"
+            )
         detail = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
         return InvalidOptionError(f"{source} is not a readable XLSX workbook ({detail})")
 
@@ -462,6 +488,19 @@ def _xlsx_rows(data: bytes, source: str) -> Iterator[Row]:
         raise _no_question_column(source, first_header)
     finally:
         workbook.close()
+
+
+def _defused(exc: BaseException | None) -> bool:
+    """Whether ``exc`` comes from defusedxml refusing a DTD or entities (openpyxl parses with it and wraps errors).
+
+    Entity bombs ("billion laughs") are refused before they expand, not left to expat's own limits."""
+    from defusedxml import DefusedXmlException
+
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _xlsx_bytes(kb: KnowledgeBase) -> bytes:

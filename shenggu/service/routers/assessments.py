@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio import probe_duration
-from shenggu.service.audio_requests import meter_audio
+from shenggu.service.audio_requests import meter_audio, run_metered
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.routers.jobs import enqueue, store_upload
 from shenggu.service.storage.tenants import Principal
 from shenggu.service.tasks import AssessRequest, AssessTextField, run_assessment
+from shenggu.service.uploads import upload_errors
 
 router = APIRouter(prefix="/v1", tags=["assessment"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
@@ -38,7 +39,8 @@ async def create_assessment(
     parsed = AssessRequest.parse(language, text)
     stored = await store_upload(request, principal, file)
     try:
-        seconds = await run_in_threadpool(probe_duration, stored.path) or 0.0
+        with upload_errors(stored.path):
+            seconds = await run_in_threadpool(probe_duration, stored.path) or 0.0
     except BaseException:
         stored.path.unlink(missing_ok=True)
         raise
@@ -48,7 +50,10 @@ async def create_assessment(
     try:
         with request.app.state.db.session() as session:
             check_audio(session, principal, seconds)
-        assessment = await run_in_threadpool(run_assessment, stored.path, parsed)
+        with upload_errors(stored.path):
+            assessment = await run_metered(
+                request, principal, "assess", lambda path: run_assessment(path, parsed), stored.path
+            )
     finally:
         stored.path.unlink(missing_ok=True)
     meter_audio(request, principal, "assess", assessment.duration)

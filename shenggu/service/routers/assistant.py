@@ -235,7 +235,7 @@ def _params(websocket: WebSocket) -> Params:
     if raw_silence and not raw_silence.isdigit():
         raise StreamError("end_silence_ms must be an integer")
     listen = listen_options(None if language == "auto" else language, int(raw_silence) if raw_silence else None)
-    listen.hotwords = split_hotwords(params.get("hotwords", ""))
+    listen.hotwords = hotword_lists.clean_words(params.get("hotwords", ""))
     voices = Voices.preferring(params.get("voice") or None)
     return Params(knowledge.check_name(kb), voices, sample_rate_of(websocket), int(raw_rate), listen)
 

@@ -54,7 +54,7 @@ def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
     if params.get("format", "pcm_s16le") != "pcm_s16le":
         raise StreamError("format must be pcm_s16le (raw 16-bit little-endian mono PCM)")
     sample_rate = sample_rate_of(websocket)
-    hotwords = split_hotwords(params.get("hotwords", ""))
+    hotwords = hotword_lists.clean_words(params.get("hotwords", ""))
     raw_silence = params.get("end_silence_ms", "")
     end_silence = int(raw_silence) if raw_silence.isdigit() else StreamOptions.end_silence_ms
     return StreamOptions(

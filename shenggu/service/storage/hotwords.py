@@ -23,11 +23,11 @@ list_all = _rows.list_all
 delete = _rows.delete
 
 
-def clean_words(words: Sequence[str]) -> list[str]:
-    """Validated, de-duplicated terms, in order."""
+def clean_words(words: str | Sequence[str]) -> list[str]:
+    """Validated, de-duplicated terms, in order (a stored list's, or a request's own ``hotwords``)."""
     cleaned = list(dict.fromkeys(split_hotwords(words)))
     if len(cleaned) > MAX_WORDS:
-        raise InvalidOptionError(f"a hotword list holds at most {MAX_WORDS} terms, not {len(cleaned)}")
+        raise InvalidOptionError(f"at most {MAX_WORDS} hotwords are allowed, not {len(cleaned)}")
     too_long = [w for w in cleaned if len(w) > MAX_WORD_CHARS]
     if too_long:
         raise InvalidOptionError(f"hotword '{too_long[0][:50]}' is longer than {MAX_WORD_CHARS} characters")

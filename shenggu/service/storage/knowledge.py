@@ -8,7 +8,6 @@ a retrieval index can be cached by it (see ``active``).
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
@@ -18,11 +17,11 @@ from sqlalchemy.orm import Session, defer
 
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.types import KbEntry, KnowledgeBase
-from shenggu.service.storage.models import KnowledgeBaseVersion, StoredKnowledgeBase, utcnow
+from shenggu.service.storage.models import INT32_MAX, KnowledgeBaseVersion, StoredKnowledgeBase, utcnow
+from shenggu.service.storage.names import check_slug
 from shenggu.service.storage.tenants import NotFoundError
 
 MAX_NOTE_CHARS = 300
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CACHE_SIZE = 8
 
 
@@ -35,10 +34,8 @@ class ActiveBase(NamedTuple):
 
 
 def check_name(name: str) -> str:
-    """A knowledge-base name: 1-64 letters, digits, ``_``, ``.`` or ``-``."""
-    if not _NAME.fullmatch(name):
-        raise InvalidOptionError(f"invalid knowledge base name '{name[:70]}' (1-64 of A-Z a-z 0-9 _ . -)")
-    return name
+    """A knowledge-base name: 1-64 letters, digits, ``_``, ``.`` or ``-``, not ``.`` or ``..``."""
+    return check_slug(name, "knowledge base")
 
 
 def entries_of(row: KnowledgeBaseVersion) -> KnowledgeBase:
@@ -107,6 +104,8 @@ def get_version(session: Session, tenant_id: int, name: str, version: int | None
     """One version of a base, the active one if ``version`` is None (NotFoundError if there is none)."""
     base = get_base(session, tenant_id, name)
     number = base.latest_version if version is None else version
+    if not 1 <= number <= INT32_MAX:  # no version has it, and the database cannot compare it (the CLI's --version)
+        raise NotFoundError(f"knowledge base '{name[:70]}' has no version {number}")
     row = session.scalars(
         select(KnowledgeBaseVersion).where(
             KnowledgeBaseVersion.base_id == base.id, KnowledgeBaseVersion.version == number

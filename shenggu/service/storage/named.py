@@ -3,16 +3,14 @@ same way whatever the row holds."""
 
 from __future__ import annotations
 
-import re
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shenggu.errors import InvalidOptionError
+from shenggu.service.storage.names import check_slug
 from shenggu.service.storage.tenants import NotFoundError
 
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 Row = TypeVar("Row")
 
 
@@ -24,10 +22,8 @@ class NamedRows(Generic[Row]):
         self.kind = kind
 
     def check_name(self, name: str) -> str:
-        """A name: 1-64 letters, digits, ``_``, ``.`` or ``-``."""
-        if not _NAME.fullmatch(name):
-            raise InvalidOptionError(f"invalid {self.kind} name '{name[:70]}' (1-64 of A-Z a-z 0-9 _ . -)")
-        return name
+        """A name: 1-64 letters, digits, ``_``, ``.`` or ``-``, not ``.`` or ``..``."""
+        return check_slug(name, self.kind)
 
     def find(self, session: Session, tenant_id: int, name: str) -> Row | None:
         """The tenant's row of that name, or None."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shenggu.diarize.voiceprint import Voiceprint
 from shenggu.errors import InvalidOptionError
 from shenggu.service.storage.models import Speaker
+from shenggu.service.storage.names import DOT_NAMES
 from shenggu.service.storage.tenants import NotFoundError
 
 MAX_SPEAKERS = 1000
@@ -19,9 +20,11 @@ _NAME = re.compile(r"[^/\\\x00-\x1f\x7f]{1,64}")
 
 
 def check_name(name: str) -> str:
-    """A speaker name: 1–64 characters, no slash, backslash or control character, not blank."""
-    if not _NAME.fullmatch(name) or not name.strip():
-        raise InvalidOptionError(f"invalid speaker name '{name[:70]}' (1-64 characters, no / \\ or control characters)")
+    """A speaker name: 1–64 characters, no slash, backslash or control character, not blank, ``.`` or ``..``."""
+    if not _NAME.fullmatch(name) or not name.strip() or name.strip() in DOT_NAMES:
+        raise InvalidOptionError(
+            f"invalid speaker name '{name[:70]}' (1-64 characters, no / \\ or control characters, not . or ..)"
+        )
     return name.strip()
 
 

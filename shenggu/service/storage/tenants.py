@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.service.storage.models import ApiKey, Tenant, utcnow
+from shenggu.service.storage.names import CONTROL_CHARACTERS, DOT_NAMES
 
 
 class NotFoundError(ShengguError):
@@ -48,8 +49,8 @@ def get_or_create_tenant(
 ) -> Tenant:
     """The tenant called ``name``, created with the given limits if new (limits given for an existing one update it)."""
     name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidOptionError("tenant name must be 1-100 characters")
+    if not name or len(name) > 100 or name in DOT_NAMES or CONTROL_CHARACTERS.search(name):
+        raise InvalidOptionError("tenant name must be 1-100 characters, without control characters, not . or ..")
     tenant = session.scalar(select(Tenant).where(Tenant.name == name))
     if tenant is None:
         tenant = Tenant(name=name, secret=secrets.token_hex(32))
