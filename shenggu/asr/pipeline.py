@@ -131,7 +131,9 @@ def transcribe(
             collect_oldest()
     duration = buffer.end_sample / 16000
     if not found_speech:
-        raise SilentAudioError(f"no speech found in {name or 'the audio'} ({duration:.1f} s of silence or noise)")
+        raise SilentAudioError(
+            f"no speech found in {name or 'the audio'} ({duration:.1f} s of silence or noise)", duration
+        )
     if progress:
         progress(1.0)
     language = language or "zh"

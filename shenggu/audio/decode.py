@@ -11,6 +11,9 @@ Inputs are always handed to FFmpeg as Python file objects (never as URLs), so a 
 FFmpeg failures are mapped to the one-line errors of :mod:`shenggu.audio.errors`:
 
 * zero bytes, or a valid container without any audio frame → :class:`EmptyAudioError`;
+* a header announcing audio no speech recording has (a sample rate outside 8–384 kHz, no channel or more
+  than 8) → :class:`InvalidAudioError`, before anything is decoded (a 16 KB WAV whose header says 1 Hz would
+  otherwise decode to more than two hours of audio);
 * no recognisable container, or a media file without an audio track (image, text, silent video)
   → :class:`NotAudioError`;
 * a recognisable audio header (RIFF/WAVE, fLaC, OggS, ID3, MP4 ``ftyp``...) that FFmpeg cannot open,
@@ -47,6 +50,7 @@ from shenggu.audio.errors import (
     AudioTooLongError,
     CorruptAudioError,
     EmptyAudioError,
+    InvalidAudioError,
     NotAudioError,
     TruncatedAudioError,
     UnsupportedAudioError,
@@ -70,6 +74,11 @@ _MAX_BAD_PACKETS = 20
 # so a shortfall really means missing data (a VBR MP3's estimate can be off by far more than 10 %).
 # OGG counts: its duration comes from the last page, so it is only ever short of the truth (chained files).
 _RELIABLE_DURATION_FORMATS = ("wav", "w64", "flac", "ogg", "mov", "mp4", "m4a", "matroska", "webm", "aiff", "caf")
+# The sample rates and channel counts of real recordings: telephone audio (8 kHz) up to 384 kHz studio masters,
+# mono up to 7.1 (FFmpeg's resampler cannot downmix more than 8 channels of unknown layout anyway).
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 384000
+MAX_CHANNELS = 8
 # Normalise the downmix matrix so stereo becomes (L + R) / 2; FFmpeg's default (L + R) / √2 would
 # clip loud recordings whose channels are alike.
 _RESAMPLER_OPTIONS = {"rematrix_maxval": "1.0"}
@@ -247,7 +256,20 @@ def _audio_stream(container: av.container.InputContainer, label: str) -> av.audi
     stream = container.streams.best("audio") or container.streams.audio[0]
     if stream.codec_context is None:
         raise UnsupportedAudioError(f"{label} uses an audio codec that cannot be decoded")
+    # 0 means not known from the header: each frame is checked again when decoded.
+    _check_format(label, stream.codec_context.sample_rate or None, stream.codec_context.channels)
     return stream
+
+
+def _check_format(label: str, sample_rate: int | None, channels: int) -> None:
+    """Refuse a sample rate or channel count that no recording has (see :class:`InvalidAudioError`)."""
+    if sample_rate is not None and not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"{label} declares a sample rate of {sample_rate} Hz; "
+            f"audio must be sampled at {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz"
+        )
+    if channels > MAX_CHANNELS:
+        raise InvalidAudioError(f"{label} has {channels} channels; at most {MAX_CHANNELS} (7.1) are supported")
 
 
 def _declared_seconds(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
@@ -288,10 +310,17 @@ def _frame_samples(frames: list[av.AudioFrame | None]) -> Iterator[np.ndarray]:
 
 def _iter_decoded(source: AudioSource, name: str | None, max_seconds: float | None) -> Iterator[np.ndarray]:
     """Yield the audio as variable-length 16 kHz mono float32 pieces (one per decoded frame)."""
+    decoded = 0
     with _open_input(source, name) as (fileobj, label, head):
         _check_wav_complete(fileobj, label, head)
         with _open_container(fileobj, label, head) as container:
-            yield from _decode_container(container, label, max_seconds)
+            try:
+                for piece in _decode_container(container, label, max_seconds):
+                    decoded += piece.size
+                    yield piece
+            except AudioError as exc:
+                exc.decoded_seconds = decoded / SAMPLE_RATE  # the caller meters the work already done
+                raise
 
 
 def _decode_container(
@@ -309,8 +338,13 @@ def _decode_container(
     produced = good = bad = trailing_bad = 0
     first_bad_at = 0.0
 
-    def convert(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
+    def convert(frame: av.AudioFrame | None) -> Iterator[np.ndarray]:
+        """The current resampler's output for ``frame`` (None flushes it)."""
         nonlocal produced
+        try:
+            frames = resampler.resample(frame)
+        except av.error.FFmpegError as exc:  # a sample format or layout the resampler cannot convert
+            raise UnsupportedAudioError(f"{label} has audio in a form that cannot be converted to mono") from exc
         for samples in _frame_samples(frames):
             produced += samples.size
             if max_samples is not None and produced > max_samples:
@@ -354,14 +388,15 @@ def _decode_container(
             # fixed to the first frame's parameters, so flush it and start a new one.
             key = (frame.format.name, frame.layout.name, frame.sample_rate)
             if resampler is None or key != input_key:
+                _check_format(label, frame.sample_rate, frame.layout.nb_channels)
                 if resampler is not None:
-                    yield from convert(resampler.resample(None))
+                    yield from convert(None)
                 resampler = _new_resampler()
                 input_key = key
-            yield from convert(resampler.resample(frame))
+            yield from convert(frame)
 
     if resampler is not None:
-        yield from convert(resampler.resample(None))  # the resampler holds back a few ms
+        yield from convert(None)  # the resampler holds back a few ms
 
     # Only now is it known whether audio is missing. Bad packets followed by good ones mean damage
     # inside the file (corrupt); a shortfall with at most a broken final packet means it was cut short.

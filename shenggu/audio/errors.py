@@ -15,9 +15,12 @@ class AudioError(ShengguError):
     code = "audio_error"
     http_status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, decoded_seconds: float = 0.0) -> None:
         # Keep messages to one line even if FFmpeg's own text (or a file name) contains newlines.
         super().__init__(" ".join(str(message).split()))
+        # Audio decoded (and perhaps recognized) before the problem was found: the service meters it, since
+        # that work was done (a file without speech is decoded and searched to its end).
+        self.decoded_seconds = decoded_seconds
 
 
 class AudioFileNotFoundError(AudioError):
@@ -56,6 +59,14 @@ class NotAudioError(AudioError):
     http_status = 415
 
 
+class InvalidAudioError(AudioError):
+    """The header describes audio no recording of speech has: a sample rate outside 8-384 kHz, or no channel or
+    more than 8 (7.1). Refused before decoding: a 16 KB WAV claiming 1 Hz would otherwise decode to hours."""
+
+    code = "invalid_audio"
+    http_status = 422
+
+
 class UnsupportedAudioError(AudioError):
     """The file is a media file but its audio codec cannot be decoded by the bundled FFmpeg."""
 
@@ -76,5 +87,5 @@ class SilentAudioError(AudioError):
     code = "no_speech"
     http_status = 422
 
-    def __init__(self, message: str = "the audio contains only silence") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "the audio contains only silence", decoded_seconds: float = 0.0) -> None:
+        super().__init__(message, decoded_seconds)

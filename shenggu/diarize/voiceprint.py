@@ -56,7 +56,8 @@ def voiceprint(samples: np.ndarray, encoder: SpeakerEncoder) -> Voiceprint:
     seconds = sum(len(s) for s in speech) / SAMPLE_RATE
     if seconds < MIN_SPEECH_S:
         raise SilentAudioError(
-            f"the clip has {seconds:.1f} s of speech; a voiceprint needs at least {MIN_SPEECH_S:.0f} s"
+            f"the clip has {seconds:.1f} s of speech; a voiceprint needs at least {MIN_SPEECH_S:.0f} s",
+            len(samples) / SAMPLE_RATE,
         )
     return Voiceprint(encoder.embed(np.concatenate(speech)), seconds)
 

@@ -10,7 +10,8 @@
 Elements: ``<speak>`` (the root; ``xml:lang`` is a language hint), ``<break time="500ms|1.5s"
 strength="weak|medium|…"/>``, ``<prosody rate="x-slow|slow|medium|fast|x-fast|80%|+20%|1.2">`` (nested rates
 multiply; the result is clamped to 0.5–2.0), ``<say-as interpret-as="digits|telephone|date" format="ymd|mdy|…">``
-(text only) and ``<p>``/``<s>`` (a paragraph or sentence ends where they close).
+(text only) and ``<p>``/``<s>`` (a paragraph or sentence ends where they close). A break lasts at most 10 s, and
+a document's breaks at most 60 s together.
 
 Anything else is refused with :class:`~shenggu.errors.InvalidOptionError` and a one-line message naming the
 problem (an unknown element or attribute, a bad value, XML that is not well-formed) rather than being
@@ -29,6 +30,8 @@ from shenggu.errors import InvalidOptionError
 MIN_RATE = 0.5
 MAX_RATE = 2.0
 MAX_BREAK_MS = 10_000  # a longer silence is almost certainly a typo (time="5000s")
+# Silence costs no synthesis but is sent all the same: 200 breaks of 10 s would be 33 minutes (192 MB of 48 kHz WAV).
+MAX_TOTAL_BREAK_MS = 60_000
 SAY_AS_KINDS = ("digits", "telephone", "date")
 DATE_FORMATS = ("ymd", "mdy", "dmy", "ym", "my", "md", "dm", "y")
 
@@ -100,6 +103,11 @@ def parse(document: str) -> Document:
         raise InvalidOptionError(f"SSML root element must be <speak>, not <{_local(root.tag)}>")
     events: list[Event] = []
     _children(root, 1.0, 1, events)
+    silence = sum(e.ms for e in events if isinstance(e, Break))
+    if silence > MAX_TOTAL_BREAK_MS:
+        raise InvalidOptionError(
+            f"SSML breaks add up to {silence / 1000:g} s; at most {MAX_TOTAL_BREAK_MS // 1000} s of <break> per request"
+        )
     return Document(events, root.get(f"{_XML_NS}lang"))
 
 

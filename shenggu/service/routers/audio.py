@@ -103,7 +103,7 @@ async def create_audio_translation(
             text = " ".join(s.text for s in segments)
             return Transcript(text=text, language="en", duration=len(samples) / SAMPLE_RATE, segments=segments)
 
-        english, _ = await run_on_upload(request, principal, file, whisper_translation)
+        english, _ = await run_on_upload(request, principal, file, "speech_translation", whisper_translation)
         meter_audio(request, principal, "speech_translation", english.duration)
         return _respond(english, response_format, {"segment"}, "translate")
     with request.app.state.db.session() as session:
@@ -124,7 +124,7 @@ async def _run_upload(
 ) -> Transcript:
     """Recognize (and diarize / translate, as ``task`` says) an upload, with limits and metering."""
     transcript, _ = await run_on_upload(
-        request, principal, file, lambda path: run_transcription(path, task, file.filename)
+        request, principal, file, capability, lambda path: run_transcription(path, task, file.filename)
     )
     meter_audio(request, principal, capability, transcript.duration)
     return transcript

@@ -12,6 +12,7 @@ from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +24,7 @@ from shenggu.nlp.faq.types import KnowledgeBase
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.storage import knowledge
-from shenggu.service.storage.models import KnowledgeBaseVersion, StoredKnowledgeBase
+from shenggu.service.storage.models import INT32_MAX, KnowledgeBaseVersion, StoredKnowledgeBase
 from shenggu.service.storage.tenants import Principal
 from shenggu.service.uploads import UploadTooLargeError
 
@@ -237,7 +238,9 @@ def _version_with_entries(row: KnowledgeBaseVersion, name: str, active: int, lim
 
 
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Entries per page.")]
-OffsetQuery = Annotated[int, Query(ge=0, description="Entries to skip.")]
+OffsetQuery = Annotated[int, Query(ge=0, le=INT32_MAX, description="Entries to skip.")]
+# Bounded, so a huge number is a 422 rather than an integer overflow in the database.
+VersionPath = Annotated[int, PathParam(ge=1, le=INT32_MAX, description="A version number.")]
 
 
 @router.get("/{name}")
@@ -267,7 +270,7 @@ def list_knowledge_base_versions(
 @router.get("/{name}/versions/{version}")
 def get_knowledge_base_version(
     name: str,
-    version: int,
+    version: VersionPath,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     limit: LimitQuery = 100,
@@ -282,7 +285,7 @@ def get_knowledge_base_version(
 
 @router.post("/{name}/versions/{version}/activate")
 def activate_knowledge_base_version(
-    name: str, version: int, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    name: str, version: VersionPath, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> dict:
     """Make an older version active again: it is copied to a new version (the current one stays in the history).
     Activating the active version changes nothing."""
@@ -297,7 +300,7 @@ def export_knowledge_base(
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     format: Annotated[FormatField, Query(description="csv, tsv, xlsx or md.")] = "csv",
-    version: Annotated[int | None, Query(ge=1, description="Default: the active version.")] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Default: the active version.")] = None,
 ) -> Response:
     """Download a version (default the active one) as a file that imports back to the same entries."""
     with request.app.state.db.session() as session:

@@ -41,7 +41,7 @@ def _view(row: Speaker) -> dict:
 
 async def _clip_voiceprint(request: Request, principal: Principal, file: UploadFile) -> tuple[Voiceprint, float]:
     """The voiceprint of an uploaded clip (limits and metering as for any audio), and its duration."""
-    print_, seconds = await run_on_upload(request, principal, file, _voiceprint_of_file)
+    print_, seconds = await run_on_upload(request, principal, file, "speaker", _voiceprint_of_file)
     meter_audio(request, principal, "speaker", seconds)
     return print_, seconds
 

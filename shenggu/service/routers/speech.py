@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +15,7 @@ from shenggu.errors import InvalidOptionError
 from shenggu.service.auth import current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_characters
+from shenggu.service.observability import add_audio_seconds
 from shenggu.service.storage import usage
 from shenggu.service.storage.tenants import Principal
 from shenggu.tts.synthesis import MAX_CHARS, AudioChunk, output_rate, synthesize
@@ -51,7 +52,8 @@ def list_voices(_: Annotated[Principal, Depends(current_principal)]) -> dict:
 async def create_speech(
     body: SpeechRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> StreamingResponse:
-    """Synthesize speech, streamed as it is produced (chunked transfer)."""
+    """Synthesize speech, streamed as it is produced (chunked transfer). Metered by characters (the daily quota's
+    unit) and by the seconds of audio sent."""
     if body.model not in SPEECH_MODELS:
         raise InvalidOptionError(f"unknown model '{body.model[:40]}' (choose from: {', '.join(SPEECH_MODELS)})")
     state = request.app.state
@@ -66,16 +68,30 @@ async def create_speech(
         raise InvalidOptionError("input has nothing to say (no speakable text)")
     with state.db.session() as session:
         usage.record(session, principal.tenant_id, "speech", characters=characters)
+
+    def meter(seconds: float) -> None:  # the request itself was counted above, with its characters
+        with state.db.session() as session:
+            usage.record(session, principal.tenant_id, "speech", seconds, requests=0)
+        add_audio_seconds(request, "speech", seconds)
+
     encoder = StreamingEncoder(body.response_format, output_rate(body.voice, body.sample_rate))
-    return StreamingResponse(_encoded(first, chunks, encoder), media_type=MEDIA_TYPES[body.response_format])
+    return StreamingResponse(_encoded(first, chunks, encoder, meter), media_type=MEDIA_TYPES[body.response_format])
 
 
 def _next(chunks: Iterator[AudioChunk]) -> AudioChunk | None:
     return next(chunks, None)
 
 
-async def _encoded(first: AudioChunk, chunks: Iterator[AudioChunk], encoder: StreamingEncoder) -> AsyncIterator[bytes]:
-    yield encoder.encode(first.samples)
-    while (chunk := await run_in_threadpool(_next, chunks)) is not None:
-        yield encoder.encode(chunk.samples)
-    yield encoder.finish()
+async def _encoded(
+    first: AudioChunk, chunks: Iterator[AudioChunk], encoder: StreamingEncoder, meter: Callable[[float], None]
+) -> AsyncIterator[bytes]:
+    """The encoded stream; the seconds of audio made are metered when it ends, also when the client goes away."""
+    seconds = first.seconds
+    try:
+        yield encoder.encode(first.samples)
+        while (chunk := await run_in_threadpool(_next, chunks)) is not None:
+            seconds += chunk.seconds
+            yield encoder.encode(chunk.samples)
+        yield encoder.finish()
+    finally:
+        meter(seconds)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shenggu.service.auth import admin_principal, current_principal
 from shenggu.service.errors import error_responses
 from shenggu.service.storage import tenants, usage
+from shenggu.service.storage.models import INT32_MAX
 from shenggu.service.storage.tenants import Principal
 
 router = APIRouter(prefix="/v1", tags=["tenants"], responses=error_responses(400, 401, 403, 404, 422))
@@ -38,9 +39,6 @@ def get_usage(
     }
 
 
-_INT32_MAX = 2**31 - 1  # the columns are 32-bit INTEGER on PostgreSQL
-
-
 class KeyRequest(BaseModel):
     """A new key for a (new or existing) tenant, with optional limits."""
 
@@ -49,9 +47,9 @@ class KeyRequest(BaseModel):
     tenant: str = Field(min_length=1, max_length=100)
     admin: bool = Field(False, strict=True)
     quota_seconds_per_day: float | None = Field(None, ge=0)
-    rate_per_minute: int | None = Field(None, ge=1, le=_INT32_MAX)
+    rate_per_minute: int | None = Field(None, ge=1, le=INT32_MAX)
     max_audio_seconds: float | None = Field(None, gt=0)
-    quota_characters_per_day: int | None = Field(None, ge=0, le=_INT32_MAX)
+    quota_characters_per_day: int | None = Field(None, ge=0, le=INT32_MAX)
 
 
 @router.post("/admin/keys", status_code=201)

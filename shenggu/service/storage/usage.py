@@ -52,11 +52,17 @@ def record(
     session.execute(statement)
 
 
+# Capabilities whose audio seconds are audio they produced (metered, but limited by the characters quota instead).
+_PRODUCED_AUDIO = ("speech",)
+
+
 def audio_seconds_today(session: Session, tenant_id: int) -> float:
-    """Audio seconds the tenant has used today, over all capabilities."""
+    """Audio seconds the tenant has sent today (the daily audio quota's unit), over every capability."""
     total = session.scalar(
         select(func.coalesce(func.sum(Usage.audio_seconds), 0.0)).where(
-            Usage.tenant_id == tenant_id, Usage.day == today()
+            Usage.tenant_id == tenant_id,
+            Usage.day == today(),
+            Usage.capability.not_in(_PRODUCED_AUDIO),
         )
     )
     return float(total or 0.0)
