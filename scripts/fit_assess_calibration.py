@@ -42,7 +42,7 @@ def main() -> None:
     fitted = [m for m in measured if m.analysis.alignment is not None]
     calibration = fit_calibration(fitted)
     in_sample = level_pairs(measured, [assessor.with_calibration(calibration).score(m.analysis) for m in measured])
-    heldout = level_pairs(measured, heldout_assessments(fitted, assessor)) if len(speakers) > 1 else None
+    heldout = level_pairs(fitted, heldout_assessments(fitted, assessor)) if len(speakers) > 1 else None
 
     print(f"{len(measured)} readings, {len(speakers)} speakers, {in_sample.phones_skipped} expert phones unpaired")
     print(f"{'level':<16} {'in-sample':>10} {'held-out':>10}")

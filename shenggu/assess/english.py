@@ -37,6 +37,7 @@ from shenggu.assess.lts import pronounce
 from shenggu.assess.types import Assessment, PhoneScore, WordScore
 from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.errors import AudioTooLongError, SilentAudioError
+from shenggu.audio.level import normalize_level
 from shenggu.audio.vad import detect_speech
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
@@ -59,7 +60,6 @@ CALIBRATED_TARGETS: dict[str, tuple[tuple[str, ...], float]] = {
 _OMISSION_FRAMES_PER_PHONE = 4.0  # the model's phones last at least 3 frames: a word read this fast is squeezed in
 _OMISSION_GOP = -5.5  # ... and fits this badly: it was not said
 _MISPRONOUNCED = 40.0
-_VAD_PEAK = 0.9  # level the VAD sees
 _NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(st|nd|rd|th)?")
 
 
@@ -142,13 +142,6 @@ def is_omitted(word: AlignedWord) -> bool:
     return word.frames <= _OMISSION_FRAMES_PER_PHONE * len(word.phones) and _word_gop(word) < _OMISSION_GOP
 
 
-def _has_speech(audio: np.ndarray) -> bool:
-    """Whether the VAD hears speech, the level normalised first: quiet but real readings (peaks of −20 dBFS) are
-    otherwise taken for silence, while noise stays noise however loud."""
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    return peak > 0.0 and bool(detect_speech(audio * (_VAD_PEAK / peak)))
-
-
 def _word_gop(word: AlignedWord) -> float:
     return float(np.mean([p.gop for p in word.phones]))
 
@@ -180,10 +173,13 @@ class EnglishAssessor:
         duration = len(audio) / SAMPLE_RATE
         if duration > MAX_SECONDS:
             raise AudioTooLongError(f"a reading to assess may last {MAX_SECONDS:.0f} s, not {duration:.1f} s")
-        if not _has_speech(audio):
-            raise SilentAudioError("the recording has no speech to assess")
+        # The decoders hear a standard level: scores do not depend on how loud the reading was recorded, and only
+        # a recording without any speech is refused (a quiet, hesitant or poor reading is scored, low).
+        levelled = normalize_level(audio)
+        if levelled is None or not detect_speech(levelled):
+            raise SilentAudioError("the recording has no speech to assess", duration)
         pronunciations = {w.key: pronounce(w.key, self._gop.lookup) for w in words}
-        alignment = self._gop.align(audio, [w.key for w in words], pronunciations)
+        alignment = self._gop.align(levelled, [w.key for w in words], pronunciations)
         return Analysis(reference.strip(), words, alignment, duration)
 
     def score(self, analysis: Analysis) -> Assessment:

@@ -41,6 +41,7 @@ from shenggu.assess.types import Assessment, SyllableScore, WordScore
 from shenggu.assess.zh_reference import Reference, ReferenceChar, is_han, prepare_reference
 from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.errors import AudioTooLongError, SilentAudioError
+from shenggu.audio.level import normalize_level
 from shenggu.audio.vad import SpeechSegment, VadOptions, detect_speech
 from shenggu.lazy import once
 from shenggu.nlp.chinese import to_simplified
@@ -105,9 +106,13 @@ class MandarinAssessor:
         duration = len(audio) / SAMPLE_RATE
         if duration > MAX_SECONDS:
             raise AudioTooLongError(f"a reading to assess may last {MAX_SECONDS:.0f} s, not {duration:.1f} s")
-        speech = detect_speech(audio, _VAD)
-        if not speech:
-            raise SilentAudioError("the recording has no speech to assess")
+        # Heard at a standard level: a quiet or hesitant reading is scored (low where it is poor), not refused as
+        # silent, and its scores do not depend on how loud it was recorded. Only a recording without speech is.
+        levelled = normalize_level(audio)
+        speech = [] if levelled is None else detect_speech(levelled, _VAD)
+        if levelled is None or not speech:
+            raise SilentAudioError("the recording has no speech to assess", duration)
+        audio = levelled
         offset = max(0.0, speech[0].start - _TRIM_PAD_S)
         clip = audio[int(offset * SAMPLE_RATE) : int(min(duration, speech[-1].end + _TRIM_PAD_S) * SAMPLE_RATE)]
         spans = self._align(clip, ref, offset, duration)

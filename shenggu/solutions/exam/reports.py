@@ -75,7 +75,11 @@ def _row(result: StudentResult) -> dict:
         "student": result.student,
         "total": round(result.total, 1),
         "items": {
-            r.item.id: (r.assessment.to_dict() if r.assessment else {"total": 0.0, "problem": r.problem})
+            r.item.id: (
+                r.assessment.to_dict()
+                if r.assessment
+                else {"total": 0.0, "problem": r.problem, "error": {"code": r.code, "message": r.problem}}
+            )
             for r in result.items
         },
     }

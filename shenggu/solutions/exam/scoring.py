@@ -2,7 +2,8 @@
 
 Recordings lie one folder per student, one file per item named after the item id (any audio or video
 format): ``recordings/<student>/<item id>.<ext>``. A missing or unusable recording scores 0 for its item and
-says why, so one bad file never stops a class.
+says why (an error code and message), so one bad file never stops a class: an unexpected failure too is recorded
+(``internal_error``, logged with its traceback) and the class goes on.
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ from shenggu.assess.registry import get_assessor
 from shenggu.assess.types import Assessment
 from shenggu.audio.decode import decode_audio
 from shenggu.errors import InvalidOptionError, ShengguError
+from shenggu.logs import get_logger
 from shenggu.solutions.exam.exam import Exam, ExamItem
 
 MAX_ITEM_SECONDS = 600.0
+log = get_logger("shenggu.exam")
 
 
 @dataclass
 class ItemResult:
-    """A student's score on one item: the assessment, or why there is none (score 0)."""
+    """A student's score on one item: the assessment, or why there is none (score 0): ``problem`` says it in
+    words, ``code`` is its stable error code (``no_recording``, ``no_speech``, ``not_audio``...)."""
 
     item: ExamItem
     assessment: Assessment | None
     problem: str = ""
+    code: str = ""
 
     @property
     def total(self) -> float:
@@ -76,9 +81,12 @@ def _recording(folder: Path, item: ExamItem) -> Path | None:
 
 def _score_item(item: ExamItem, path: Path | None) -> ItemResult:
     if path is None:
-        return ItemResult(item, None, "no recording")
+        return ItemResult(item, None, "no recording", "no_recording")
     try:
         samples = decode_audio(path, max_seconds=MAX_ITEM_SECONDS)
         return ItemResult(item, get_assessor(item.language).assess(samples, item.text))
     except ShengguError as exc:  # a bad recording scores 0 with its reason; the class goes on
-        return ItemResult(item, None, exc.message)
+        return ItemResult(item, None, exc.message, exc.code)
+    except Exception as exc:  # nor may a failure nobody foresaw stop the class
+        log.exception("exam item failed", item=item.id, recording=path.name)
+        return ItemResult(item, None, f"{type(exc).__name__}: {exc}".splitlines()[0], "internal_error")
