@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     )
     max_streams: int = Field(8, description="Concurrent WebSocket streams; one more is refused with an error.")
     stream_idle_seconds: float = Field(30.0, description="A stream that sends nothing this long is closed.")
+    assistant_workers: int = Field(
+        8,
+        ge=1,
+        description="Threads for the voice assistant's model work (index builds, ASR, retrieval, speech), shared by "
+        "all its connections.",
+    )
     callback_max_attempts: int = Field(8, description="Deliveries tried per job callback before giving up.")
     callback_allow_private: bool = Field(
         False,
@@ -100,6 +106,11 @@ class Settings(BaseSettings):
     def threads(self) -> int:
         """Threads to give a model: the configured number, or every core."""
         return self.cpu_threads or (os.cpu_count() or 1)
+
+    @property
+    def models_dir(self) -> Path:
+        """Where packaged model weights are assembled (inside ``home``)."""
+        return self.home / "models"
 
 
 @lru_cache(maxsize=1)

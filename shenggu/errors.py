@@ -32,3 +32,10 @@ class InvalidOptionError(ShengguError):
 
     code = "invalid_option"
     http_status = 400
+
+
+class BadStreamError(ShengguError):
+    """A protocol problem on a stream (bad frame, bad parameter, bad message, idle...)."""
+
+    code = "bad_stream"
+    http_status = 400

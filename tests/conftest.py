@@ -83,8 +83,9 @@ def clip_path() -> Callable[[str], Path]:
 def recognizer():
     """The default engine (bundled Whisper-base), loaded once for the whole run."""
     from shenggu.asr.registry import get_recognizer
+    from shenggu.config import get_settings
 
-    return get_recognizer("whisper-base")
+    return get_recognizer("whisper-base", settings=get_settings())
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +99,18 @@ def mixes(tmp_path_factory) -> dict[str, Path]:
     if has_eval_set():
         entries += build_mixes(EVAL_DIR / "manifest.tsv", tmp_path_factory.mktemp("eval_mixes"))[0]
     return {e.id: e.path for e in entries}
+
+
+# Whisper, and the multi-speaker recordings that only diarization (a model too) is run on.
+_SLOW_FIXTURES = frozenset({"recognizer", "mixes"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that uses a slow fixture, directly or through another fixture (a module's live
+    server), so that ``pytest -m "not slow"`` is the quick inner loop; other slow tests are marked in their modules."""
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -15,7 +15,9 @@ from shenggu.asr.formats import render
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.bench.manifest import load_manifest
 from shenggu.bench.scoring import score, total
-from shenggu.nlp.chinese import to_simplified
+from shenggu.text.chinese import to_simplified
+
+pytestmark = pytest.mark.slow  # every test transcribes with Whisper
 
 # Measured: bundled zh CER 0.167 (3 AISHELL-1 sentences, 36 characters), en WER 0.105 (7 clips);
 # evaluation set A+B zh CER 0.244 (13 clips), en WER 0.090 (13 clips); its Sichuan dialect clips (D) CER 0.50.

@@ -10,6 +10,7 @@ from shenggu.asr.postprocess import collapse_loops, is_hallucination
 from shenggu.asr.registry import get_recognizer
 from shenggu.asr.types import Segment, Word
 from shenggu.audio import SilentAudioError, encode_wav
+from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError, ModelError
 
 
@@ -48,33 +49,34 @@ def test_repetition_loops_are_collapsed():
 
 def test_unknown_engine_and_language():
     with pytest.raises(InvalidOptionError, match="unknown ASR engine 'nope'"):
-        get_recognizer("nope")
+        get_recognizer("nope", settings=get_settings())
     with pytest.raises(InvalidOptionError, match="unsupported language 'fr'"):
         TranscribeOptions(language="fr")
 
 
 def test_user_model_directories_give_clear_errors(tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
-        get_recognizer("faster-whisper", tmp_path / "missing")
+        get_recognizer("faster-whisper", tmp_path / "missing", settings=get_settings())
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match=r"missing model\.bin"):
-        get_recognizer("faster-whisper", tmp_path / "empty")
+        get_recognizer("faster-whisper", tmp_path / "empty", settings=get_settings())
     with pytest.raises(ModelError, match=r"sherpa-onnx SenseVoice/Paraformer"):
-        get_recognizer("sherpa-onnx", tmp_path / "empty")
+        get_recognizer("sherpa-onnx", tmp_path / "empty", settings=get_settings())
     with pytest.raises(ModelError, match="does not exist"):
-        get_recognizer("sherpa-onnx", tmp_path / "missing")
+        get_recognizer("sherpa-onnx", tmp_path / "missing", settings=get_settings())
     with pytest.raises(ModelError, match="needs --model-dir"):
-        get_recognizer("sherpa-onnx")
+        get_recognizer("sherpa-onnx", settings=get_settings())
 
 
 def test_user_ctranslate2_directory_is_loaded(recognizer):
     """A user-supplied faster-whisper directory loads through the same engine (here: the bundled one's dir)."""
-    user = get_recognizer("faster-whisper", recognizer.model_dir)
+    user = get_recognizer("faster-whisper", recognizer.model_dir, settings=get_settings())
     assert user.name == "faster-whisper" and user is not recognizer
 
 
+@pytest.mark.slow
 def test_english_only_engine(clip_path):
-    tiny = get_recognizer("whisper-tiny.en")
+    tiny = get_recognizer("whisper-tiny.en", settings=get_settings())
     text = transcribe(clip_path("en_speechbrain_spk1_snt1"), tiny, TranscribeOptions(language="en")).text
     assert "child" in text.lower() and "dog" in text.lower()
     with pytest.raises(InvalidOptionError, match="cannot transcribe language 'zh'"):

@@ -38,6 +38,7 @@ def clip(data_dir):
     return decode_audio(data_dir / "pronunciation" / "so762_000010121.wav")
 
 
+@pytest.mark.slow
 def test_wrong_words_score_low_and_the_rest_stays(assessor, clip):
     right = assessor.assess(clip, "THEN MIKE WALKS TO COFFEE")
     wrong = assessor.assess(clip, "THEN ELEPHANT WALKS TO UMBRELLA")
@@ -52,6 +53,7 @@ def test_wrong_words_score_low_and_the_rest_stays(assessor, clip):
     assert wrong.accuracy < right.accuracy - 15 and wrong.total < right.total - 15
 
 
+@pytest.mark.slow
 def test_out_of_vocabulary_words(assessor, clip):
     assert letters_to_phones("Zorblax") == phones("Z AO R B L AE K S")
     assert letters_to_phones("McAllister's") == phones("M AH K AE L IH S T ER Z")
@@ -78,6 +80,7 @@ def test_reference_normalisation():
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_utterance_correlation_with_experts(eval_dir, assessor):
     from shenggu.bench.assess import analyze_readings, heldout_assessments, level_pairs, load_rated_readings
 
@@ -89,6 +92,7 @@ def test_utterance_correlation_with_experts(eval_dir, assessor):
     assert heldout["utt_total"] >= 0.6 and heldout["phone_accuracy"] >= 0.42, heldout
 
 
+@pytest.mark.slow
 def test_silence_and_empty_reference(assessor, clip):
     with pytest.raises(SilentAudioError):
         assessor.assess(np.zeros(32000, dtype=np.float32), "hello world")

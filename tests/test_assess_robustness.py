@@ -19,6 +19,7 @@ from shenggu.audio.decode import SAMPLE_RATE, decode_audio, encode_wav
 from shenggu.audio.errors import SilentAudioError
 from shenggu.audio.level import loudness, normalize_level
 from shenggu.cli.main import app as cli
+from shenggu.config import get_settings
 from shenggu.solutions.exam import load_exam, score_class, write_reports
 
 DATA = Path(__file__).parent / "data"
@@ -96,11 +97,13 @@ def quiet_original(english):
     return english.assess(decode_audio(QUIET_EN), QUIET_EN_TEXT)
 
 
+@pytest.mark.slow
 def test_a_poor_quiet_reading_is_scored_low(quiet_original):
     assert quiet_original.total < 40
     assert any(w.error in ("omission", "mispronunciation") for w in quiet_original.words)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "variant",
     [
@@ -118,6 +121,7 @@ def test_quiet_english_readings_are_scored_like_the_original(english, quiet_orig
     assert any(w.error in ("omission", "mispronunciation") for w in result.words)
 
 
+@pytest.mark.slow
 def test_hesitations_cost_fluency(english):
     good = decode_audio(GOOD_EN)
     fluent = english.assess(good, GOOD_EN_TEXT)
@@ -126,6 +130,7 @@ def test_hesitations_cost_fluency(english):
     assert hesitant.accuracy >= fluent.accuracy - 15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SILENT)
 def test_english_silence_and_faint_noise_have_no_speech(english, kind):
     with pytest.raises(SilentAudioError):
@@ -173,6 +178,7 @@ def _expert(clip_id: str, text: str, total: float) -> dict:
     return {"id": clip_id, "utt": clip_id[-9:], **utterance, "words": words}
 
 
+@pytest.mark.slow
 def test_bench_assess_records_bad_clips_and_goes_on(tmp_path):
     (tmp_path / "pronunciation").mkdir()
     shutil.copy(GOOD_EN, tmp_path / "pronunciation" / "good.wav")
@@ -224,6 +230,7 @@ def test_bench_assess_records_bad_clips_and_goes_on(tmp_path):
 # --------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_exam_batch_survives_broken_recordings(tmp_path, monkeypatch):
     import shenggu.solutions.exam.scoring as scoring
 
@@ -247,11 +254,11 @@ def test_an_exam_batch_survives_broken_recordings(tmp_path, monkeypatch):
         def assess(self, samples: np.ndarray, text: str):
             if len(samples) == SAMPLE_RATE:
                 raise RuntimeError("decoder crashed")
-            return real("en").assess(samples, text)
+            return real("en", get_settings()).assess(samples, text)
 
-    monkeypatch.setattr(scoring, "get_assessor", lambda language: CrashesOnOneSecond())
+    monkeypatch.setattr(scoring, "get_assessor", lambda language, settings: CrashesOnOneSecond())
     exam = load_exam(exam_file)
-    results = score_class(exam, recordings)
+    results = score_class(exam, recordings, get_settings())
     files = write_reports(exam, results, tmp_path / "out")
 
     alice, bob, carol, dan = results

@@ -10,10 +10,12 @@ from shenggu.assess.mandarin import MandarinAssessor
 from shenggu.assess.pitch import track_pitch
 from shenggu.assess.tones import read_tone, spoken_tones
 from shenggu.assess.types import Assessment, SyllableScore
-from shenggu.assess.zh_reference import is_han, prepare_reference
+from shenggu.assess.zh_reference import prepare_reference
 from shenggu.audio import decode_audio
 from shenggu.audio.errors import SilentAudioError
+from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError
+from shenggu.text.script import is_han
 from shenggu.tts.phonemes import kokoro_phonemes
 from shenggu.tts.pieces import TextPiece
 from shenggu.tts.synthesis import synthesize
@@ -144,7 +146,8 @@ def test_wrong_tone_from_tts_is_flagged(assessor, monkeypatch):
 
     def speak(said: str) -> np.ndarray:
         monkeypatch.setattr("shenggu.tts.kokoro.kokoro_phonemes", lambda piece: said)
-        return np.concatenate([c.samples for c in synthesize(text, "zf_xiaoxiao", sample_rate=SR)])
+        chunks = synthesize(text, "zf_xiaoxiao", sample_rate=SR, settings=get_settings())
+        return np.concatenate([c.samples for c in chunks])
 
     right_tone = syllables(assessor.assess(speak(phonemes), text))[index]
     wrong_tone = syllables(assessor.assess(speak(wrong), text))[index]

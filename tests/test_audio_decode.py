@@ -202,6 +202,7 @@ def test_float_wav_is_clipped_and_finite() -> None:
 # ---------------------------------------------------------------------------------------- streaming
 
 
+@pytest.mark.slow
 def test_streaming_chunks_keep_memory_flat(tmp_path: Path) -> None:
     minutes = 10
     path = tmp_path / "long.wav"

@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse
 
 from shenggu.bench.load import TRANSPORT_ERROR, LoadBenchConfig, run_load_bench
 from shenggu.bench.manifest import load_manifest
-from shenggu.bench.report import REPORT_NAME, RESULTS_NAME
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import REPORT_NAME
+from shenggu.reports.results import RESULTS_NAME
 
 KEY = "test-key"
 SUMMARY_KEYS = {
@@ -86,6 +87,7 @@ def read_results(out) -> dict:
     return json.loads((out / RESULTS_NAME).read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_load_bench_counts_ok_and_rate_limited(server_url, data_dir, tmp_path):
     manifest = data_dir / "manifest.tsv"
     config = LoadBenchConfig(
@@ -122,6 +124,7 @@ def test_load_bench_counts_ok_and_rate_limited(server_url, data_dir, tmp_path):
     assert report.count("<img") >= 2
 
 
+@pytest.mark.slow
 def test_load_bench_without_key_counts_errors(server_url, data_dir, tmp_path):
     config = LoadBenchConfig(
         url=server_url, out=tmp_path, manifest=data_dir / "manifest.tsv", clients=1, duration_s=0.5

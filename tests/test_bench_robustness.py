@@ -12,7 +12,7 @@ import pytest
 from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
 from shenggu.bench.diarize import DiarizeBenchConfig, run_diarize_bench
 from shenggu.bench.diarize_mixes import MIXES
-from shenggu.bench.report import RESULTS_NAME
+from shenggu.reports.results import RESULTS_NAME
 
 HEADER = "id\tlanguage\ttask\tpath\tduration_s\treference_text\tref_quality\tnotes\n"
 
@@ -71,6 +71,7 @@ def test_bench_diarize_runs_to_the_end(other_folder, tmp_path, mixes):
     assert "broken_meeting" in report and "no_rttm" in report
 
 
+@pytest.mark.slow
 def test_bench_asr_runs_to_the_end(other_folder, tmp_path):
     out = tmp_path / "asr"
     summary = run_asr_bench(AsrBenchConfig(other_folder / "manifest.tsv", out))

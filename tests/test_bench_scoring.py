@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from shenggu.bench.manifest import ManifestEntry, ManifestError, load_manifest
-from shenggu.bench.report import bar_plot, scatter_plot, write_html_report, write_results
 from shenggu.bench.scoring import (
     ErrorCounts,
     cer,
@@ -20,6 +19,9 @@ from shenggu.bench.scoring import (
     wer,
 )
 from shenggu.errors import InvalidOptionError, ShengguError
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot, scatter_plot
+from shenggu.reports.results import write_results
 
 # --------------------------------------------------------------------------------------------------------
 # Mandarin normalization
@@ -98,6 +100,7 @@ def test_zh_cer_counts_edit_kinds() -> None:
         ("we're just yknow", "We're just, y'know..."),
         ("fire fox", "Fire-fox"),
         ("the nineteenth century", "the 19th century"),
+        ("the twentieth century", "the 20th century"),
         ("twenty twenty three", "2023"),
         ("nineteen oh five", "1905"),
         ("one hundred and five dollars", "$105"),

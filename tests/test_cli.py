@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs the shenggu command in a new process
+
 SHENGGU = [sys.executable, "-m", "shenggu"]
 
 

@@ -88,6 +88,7 @@ def test_clustering_finds_the_count_or_takes_it() -> None:
     assert len(set(cluster_embeddings(points, 0.0, min_speakers=2))) == 2
 
 
+@pytest.mark.slow
 def test_clustering_reduces_long_recordings() -> None:
     points = clouds(2, 900, 0.6)  # more rows than MAX_POINTS: k-means first
     labels = cluster_embeddings(points, 0.5)
@@ -123,6 +124,7 @@ def test_conversations_are_diarized(mixes, mix_id) -> None:
     assert all(a.end <= b.start + 1e-6 for a, b in zip(result.turns, result.turns[1:], strict=False))
 
 
+@pytest.mark.slow
 def test_meeting_with_a_given_speaker_count(clip_path) -> None:
     """The English two-speaker meeting clip: its voices are too alike for the automatic count (one is found),
     but given two speakers DER is 0.13 (0.25 s collar)."""
@@ -132,6 +134,7 @@ def test_meeting_with_a_given_speaker_count(clip_path) -> None:
     assert der_counts(reference(path), result.turns).der <= 0.25
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "clip", ["zh_mindaudio_BAC009S0002W0123", "en_mfa_acoustic_corpus", "zh_higgs_zh_man_sichuan", "en_mossttsd_m2"]
 )

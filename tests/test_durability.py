@@ -9,8 +9,11 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.servers import free_port, wait_until_up
+
+pytestmark = pytest.mark.slow  # a live server in another process, killed mid-job
 
 CLIP = "en_mfa_acoustic_corpus.wav"  # 26.7 s: several seconds of work per job
 

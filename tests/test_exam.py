@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from shenggu.audio import decode_audio
 from shenggu.audio.decode import encode_wav
 from shenggu.cli.main import app as cli
-from shenggu.config import Settings
+from shenggu.config import Settings, get_settings
 from shenggu.errors import InvalidOptionError
 from shenggu.service.app import create_app
 from shenggu.solutions.exam import load_exam, score_class, write_reports
@@ -51,7 +51,7 @@ def scored(data_dir, tmp_path_factory, recognizer):
     # Bob read another sentence for the English item and recorded nothing for the Mandarin one.
     shutil.copy(audio_path(data_dir, "so762_029810221"), poor / "read_en.wav")
     exam = load_exam(root / "exam.json")
-    results = score_class(exam, root / "recordings")
+    results = score_class(exam, root / "recordings", get_settings())
     files = write_reports(exam, results, root / "out")
     return exam, results, files, root
 

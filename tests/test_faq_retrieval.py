@@ -51,6 +51,7 @@ def hall() -> FaqIndex:
     return FaqIndex(service_hall())
 
 
+@pytest.mark.slow
 def test_embeddings_are_unit_float32_rows():
     vectors = encode(["结婚登记", "How do I register a marriage?", ""])
     assert vectors.shape == (3, 512) and str(vectors.dtype) == "float32"
@@ -64,6 +65,7 @@ def test_lexical_terms_normalize_and_drop_question_words():
     assert lexical.terms("ＡＰＰ怎么登录") == lexical.terms("app怎么登录")
 
 
+@pytest.mark.slow
 def test_a_stated_word_picks_its_entry(hall: FaqIndex):
     result = hall.answer("我要办结婚登记")
     assert result.status == "answer" and result.entry_id == "marriage", result
@@ -72,6 +74,7 @@ def test_a_stated_word_picks_its_entry(hall: FaqIndex):
     assert divorce.status == "answer" and divorce.entry_id == "divorce", divorce
 
 
+@pytest.mark.slow
 def test_near_antonyms_are_asked_about_not_guessed(hall: FaqIndex):
     result = hall.answer("登记需要什么材料")
     assert result.status == "clarify", result
@@ -87,6 +90,7 @@ def test_near_antonyms_are_asked_about_not_guessed(hall: FaqIndex):
     assert both.status == "clarify" or both.entry_id == "divorce", both
 
 
+@pytest.mark.slow
 def test_english_questions_find_chinese_entries_and_answer_in_english(hall: FaqIndex):
     marriage = hall.answer("How do I register a marriage?")
     assert marriage.status == "answer" and marriage.entry_id == "marriage"
@@ -100,12 +104,14 @@ def test_english_questions_find_chinese_entries_and_answer_in_english(hall: FaqI
     assert card.entry_id == "social-card" and card.answer_language == "zh" and "12333" in card.answer
 
 
+@pytest.mark.slow
 def test_answer_language_can_be_chosen(hall: FaqIndex):
     result = hall.answer("护照怎么办理", language="en")
     assert result.entry_id == "passport" and result.answer.startswith("Bring your ID card")
     assert hall.answer("办护照要多长时间").answer.startswith("带身份证")
 
 
+@pytest.mark.slow
 def test_off_topic_questions_match_nothing(hall: FaqIndex):
     for query in ("今天天气怎么样", "What is the weather like today?"):
         result = hall.answer(query)
@@ -114,6 +120,7 @@ def test_off_topic_questions_match_nothing(hall: FaqIndex):
     assert hall.answer("What is the weather like today?").clarification.startswith("Sorry")
 
 
+@pytest.mark.slow
 def test_search_ranks_entries_once_each(hall: FaqIndex):
     candidates = hall.search("社保卡挂失", k=10)
     assert candidates[0].entry_id == "social-card"
@@ -122,6 +129,7 @@ def test_search_ranks_entries_once_each(hall: FaqIndex):
     assert hall.search("", k=3) == []
 
 
+@pytest.mark.slow
 def test_twin_questions_are_found_by_their_one_swapped_word():
     assert one_swap("结婚登记 材料", "离婚登记 材料", "zh") == ("结婚", "离婚")
     assert one_swap("信用卡能还花呗", "信用卡不能还花呗", "zh") == ("能", "不能")
@@ -146,6 +154,7 @@ def test_clarifying_question_wording():
     assert clarifying_question(["A?", "B"], "en") == "Did you mean: A, or B?"
 
 
+@pytest.mark.slow
 def test_dev_set_beats_embedding_only(eval_dir, tmp_path):
     """shared/eval/faq (57 queries, noisy labels). Measured: top-1 0.596, MRR 0.683, 7 % abstentions (counted as
     misses) against 0.491 / 0.629 for embedding-only."""
@@ -159,6 +168,7 @@ def test_dev_set_beats_embedding_only(eval_dir, tmp_path):
     assert summary["abstain_rate"] <= 0.12, summary
 
 
+@pytest.mark.slow
 def test_bench_faq_cli_writes_results_and_report(eval_dir, tmp_path):
     faq, out = eval_dir / "faq", tmp_path / "out"
     args = ["bench", "faq", "--kb", str(faq / "kb.tsv"), "--queries", str(faq / "queries.tsv"), "--out", str(out)]

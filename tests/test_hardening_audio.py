@@ -204,6 +204,7 @@ def no_work(monkeypatch):
     monkeypatch.setattr(speakers, "_voiceprint_of_file", reached)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("endpoint", list(AUDIO_ENDPOINTS))
 @pytest.mark.parametrize("name", list(REFUSED_AT_PROBE))
 def test_refused_headers_are_a_422_on_every_audio_endpoint(server, no_work, endpoint, name):
@@ -212,6 +213,7 @@ def test_refused_headers_are_a_422_on_every_audio_endpoint(server, no_work, endp
     assert_json_4xx(response, 422, "invalid_audio")
 
 
+@pytest.mark.slow
 def test_one_hertz_wav_is_refused_quickly_and_costs_nothing(server, no_work):
     response = call(server, "probe", "POST", "/v1/audio/transcriptions", files={"file": ("a.wav", ONE_HERTZ)})
     assert_json_4xx(response, 422, "invalid_audio")
@@ -219,12 +221,14 @@ def test_one_hertz_wav_is_refused_quickly_and_costs_nothing(server, no_work):
     assert usage_row(server, "probe", "transcribe") is None  # nothing was decoded, so nothing is metered
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MALFORMED))
 def test_malformed_headers_are_a_4xx_from_transcriptions(server, name):
     response = call(server, "probe", "POST", "/v1/audio/transcriptions", files={"file": ("a.wav", MALFORMED[name])})
     assert_json_4xx(response)
 
 
+@pytest.mark.slow
 def test_no_speech_is_metered(server):
     silence = encode_wav(np.zeros(16000 * 3, dtype=np.float32))
     response = call(server, "sync", "POST", "/v1/audio/transcriptions", files={"file": ("s.wav", silence)})
@@ -233,6 +237,7 @@ def test_no_speech_is_metered(server):
     assert row is not None and row["requests"] == 1 and row["audio_seconds"] == pytest.approx(3.0, abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_job_without_speech_is_metered(server):
     silence = encode_wav(np.zeros(16000 * 4, dtype=np.float32))
     created = call(server, "jobs", "POST", "/v1/jobs", files={"file": ("s.wav", silence)})
@@ -258,6 +263,7 @@ def faq(server) -> None:
     assert stored.status_code in (200, 201), stored.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -275,6 +281,7 @@ def test_huge_integer_parameters_are_a_422(server, faq, method, path):
     assert_json_4xx(missing, 404)
 
 
+@pytest.mark.slow
 def test_a_huge_version_is_not_found_in_storage(app, faq):
     """The CLI's ``kb export --version`` reaches storage without the HTTP bounds: not found, not an overflow."""
     with app.state.db.session() as session:
@@ -283,6 +290,7 @@ def test_a_huge_version_is_not_found_in_storage(app, faq):
             knowledge.get_version(session, tenant.id, "faq", 99999999999999999999999)
 
 
+@pytest.mark.slow
 def test_ssml_silence_cap_is_a_400(server):
     tiled = "<speak>" + '<break time="10s"/>' * 200 + "</speak>"
     response = call(server, "speech", "POST", "/v1/audio/speech", json={"input": tiled, "sample_rate": 48000})
@@ -290,6 +298,7 @@ def test_ssml_silence_cap_is_a_400(server):
     assert "60 s" in response.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_speech_is_metered_by_the_audio_sent(server):
     ssml = '<speak>你好<break time="10s"/><break time="10s"/>再见</speak>'
     response = call(

@@ -85,6 +85,7 @@ def test_tracebacks_show_no_locals_and_no_keys(log_output, fmt):
         assert all(e["exception"].startswith("Traceback (most recent call last)") for e in events)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["console", "json"])
 def test_served_requests_never_log_keys(tmp_path, fmt):
     """``shenggu serve`` as deployed: uvicorn's access and WebSocket lines go through the same redaction."""

@@ -234,6 +234,7 @@ def test_versions_are_append_only_and_numbers_never_reused(db):
 # ---------------------------------------------------------------- API
 
 
+@pytest.mark.slow
 def test_import_export_round_trip_through_the_api(server):
     kb = sample()
     put = upload(server, "bank", "faq", SAMPLE_CSV.encode(), "sample.csv", note="first import")
@@ -265,6 +266,7 @@ def test_import_export_round_trip_through_the_api(server):
     assert {"faq", "faq-copy"} <= set(names)
 
 
+@pytest.mark.slow
 def test_versions_through_the_api(server):
     first = upload(server, "bank", "rates", SAMPLE_CSV.encode(), "v1.csv")
     assert first.status_code == 201
@@ -298,6 +300,7 @@ def test_versions_through_the_api(server):
     assert same.json()["version"] == 3 and same.json()["previous_version"] == 3  # already active: no new version
 
 
+@pytest.mark.slow
 def test_json_entries_in_both_shapes_and_pagination(server):
     stored = sample()
     body = {"entries": [entry.to_dict() for entry in stored.entries]}
@@ -318,6 +321,7 @@ def test_json_entries_in_both_shapes_and_pagination(server):
     }
 
 
+@pytest.mark.slow
 def test_other_tenants_cannot_see_a_base(server):
     assert upload(server, "bank", "private", SAMPLE_CSV.encode(), "p.csv").status_code == 201
     for method, path in (
@@ -337,6 +341,7 @@ def test_other_tenants_cannot_see_a_base(server):
     assert call(server, "bank", "GET", "/v1/knowledge-bases/private").json()["total"] == 4
 
 
+@pytest.mark.slow
 def test_unknown_bases_and_versions_are_404(server):
     for method, path in (
         ("GET", "/v1/knowledge-bases/nope"),
@@ -354,6 +359,7 @@ def test_unknown_bases_and_versions_are_404(server):
     assert call(server, "bank", "GET", "/v1/knowledge-bases/few").status_code == 404
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("filename", "data", "message"),
     [
@@ -373,6 +379,7 @@ def test_malformed_uploads_are_400_naming_the_problem(server, filename, data, me
     assert call(server, "bank", "GET", "/v1/knowledge-bases/broken").status_code == 404  # nothing stored
 
 
+@pytest.mark.slow
 def test_bad_requests_are_refused_clearly(server):
     bad_name = upload(server, "bank", "bad name!", SAMPLE_CSV.encode(), "kb.csv")
     assert bad_name.status_code == 400 and "invalid knowledge base name" in bad_name.json()["error"]["message"]
@@ -391,6 +398,7 @@ def test_bad_requests_are_refused_clearly(server):
     assert too_big.status_code == 413 and "20 MB" in too_big.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_eval_kb_uploads(server, eval_dir):
     response = upload(server, "bank", "bq", (eval_dir / "faq" / "kb.tsv").read_bytes(), "kb.tsv")
     assert response.status_code == 201, response.text

@@ -11,10 +11,11 @@ from collections.abc import Generator, Sequence
 
 import pytest
 
+from shenggu.config import get_settings
 from shenggu.errors import ModelError
+from shenggu.llm.chat_queue import ChatQueue, FairQueue, QueueFullError, TenantQueueFullError
 from shenggu.llm.llama import LlamaModel
 from shenggu.llm.models import QWEN_CODER_1_5B, PackagedGGUF, assemble_gguf, gguf_path
-from shenggu.llm.queue import ChatQueue, FairQueue, QueueFullError, TenantQueueFullError
 from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions, ChatResult
 
 TRANSLATE = "Translate the user's Chinese text into English. Output only the translation."
@@ -56,24 +57,23 @@ def test_missing_part_package_is_a_clear_model_error(tmp_path):
 
 
 def test_the_configured_model_is_checked(tmp_path, monkeypatch):
-    from shenggu.config import get_settings
     from shenggu.llm.models import configured_gguf
 
     monkeypatch.setenv("SHENGGU_LLM_MODEL", "llama-70b")
     get_settings.cache_clear()
     try:
         with pytest.raises(ModelError, match=r"unknown language model 'llama-70b'.*qwen2\.5-coder-0\.5b"):
-            configured_gguf()
+            configured_gguf(get_settings())
         not_gguf = tmp_path / "model.gguf"
         not_gguf.write_bytes(b"PK\x03\x04 a zip file")
         monkeypatch.setenv("SHENGGU_LLM_MODEL_PATH", str(not_gguf))
         get_settings.cache_clear()
         with pytest.raises(ModelError, match="not a GGUF"):
-            configured_gguf()
+            configured_gguf(get_settings())
         monkeypatch.setenv("SHENGGU_LLM_MODEL_PATH", str(tmp_path / "missing.gguf"))
         get_settings.cache_clear()
         with pytest.raises(ModelError, match="cannot read"):
-            configured_gguf()
+            configured_gguf(get_settings())
     finally:
         get_settings.cache_clear()
 
@@ -95,13 +95,14 @@ def test_a_missing_small_model_extra_says_how_to_install_it(tmp_path):
 
 @pytest.fixture(scope="module")
 def model() -> LlamaModel:
-    path = gguf_path()
+    path = gguf_path(cache_dir=get_settings().models_dir)
     assert path.stat().st_size == QWEN_CODER_1_5B.size
     # One thread: on a 2-core machine shared with other work, two llama.cpp threads wait on each other at every
     # step and generation drops ~10x; one thread keeps the tests' time steady.
     return LlamaModel(path, threads=1, context=1024)
 
 
+@pytest.mark.slow
 def test_translates_a_simple_sentence(model):
     result = model.chat([ChatMessage("system", TRANSLATE), ChatMessage("user", "我喜欢喝咖啡。")])
     assert "coffee" in result.text.lower()
@@ -109,6 +110,7 @@ def test_translates_a_simple_sentence(model):
     assert result.prompt_tokens > 10 and 0 < result.completion_tokens < 20
 
 
+@pytest.mark.slow
 def test_stream_chunks_join_to_the_full_answer(model):
     messages = [ChatMessage("system", TRANSLATE), ChatMessage("user", "北京是中国的首都。")]
     options = ChatOptions(max_tokens=32)
@@ -121,6 +123,7 @@ def test_stream_chunks_join_to_the_full_answer(model):
     assert text == model.chat(messages, options).text  # greedy decoding: the same answer either way
 
 
+@pytest.mark.slow
 def test_json_schema_output_parses_and_follows_the_schema(model):
     schema = {
         "type": "object",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from shenggu.asr.homophones import correct_text, correct_words
 from shenggu.asr.hotwords import choose_hypothesis, count_hotwords
 from shenggu.asr.types import Word
 from shenggu.lazy import once
-from shenggu.nlp.homophones import correct_text, correct_words
 from shenggu.nlp.lm import get_word_lm
 from shenggu.nlp.punctuation import punctuate_words, to_full_width_punctuation
 

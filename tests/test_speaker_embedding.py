@@ -37,6 +37,7 @@ def sentence(clip_path) -> np.ndarray:
     return decode_audio(clip_path("zh_firered_BAC009S0764W0121"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("speakers", sorted(SPEAKER_SETS))
 def test_same_speaker_closer_than_different_speakers(encoder, clip_path, speakers) -> None:
     long_id, other_ids = SPEAKER_SETS[speakers]
@@ -52,6 +53,7 @@ def test_same_speaker_closer_than_different_speakers(encoder, clip_path, speaker
     assert same - max(different) > 0.15
 
 
+@pytest.mark.slow
 def test_embedding_is_unit_float32_and_deterministic(encoder, sentence) -> None:
     samples = sentence
     emb = encoder.embed(samples)
@@ -64,6 +66,7 @@ def test_embedding_is_unit_float32_and_deterministic(encoder, sentence) -> None:
     assert short.shape == (256,) and abs(float(np.linalg.norm(short)) - 1.0) < 1e-5
 
 
+@pytest.mark.slow
 def test_embed_windows_of_a_10s_clip(encoder, clip_path, monkeypatch) -> None:
     samples = decode_audio(clip_path("en_mfa_acoustic_corpus"))[: 10 * SR]
     starts, embs = encoder.embed_windows(samples, 1.5, 0.75)
@@ -77,6 +80,7 @@ def test_embed_windows_of_a_10s_clip(encoder, clip_path, monkeypatch) -> None:
     np.testing.assert_allclose(rebatched, embs, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_embed_windows_of_a_clip_shorter_than_one_window(encoder, sentence) -> None:
     starts, embs = encoder.embed_windows(sentence[:SR], 1.5, 0.75)
     np.testing.assert_array_equal(starts, [0.0])

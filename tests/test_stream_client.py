@@ -24,7 +24,6 @@ from websockets.sync.server import ServerConnection, serve
 
 from shenggu.audio import encode_wav
 from shenggu.bench.manifest import ManifestEntry
-from shenggu.bench.report import REPORT_NAME, RESULTS_NAME
 from shenggu.bench.stream import (
     StreamBenchConfig,
     clip_row,
@@ -33,10 +32,20 @@ from shenggu.bench.stream import (
     run_stream_bench,
     summarize,
 )
-from shenggu.client import ConsolePrinter, Done, Final, Partial, StreamClient, StreamClientError, StreamResult
+from shenggu.client import (
+    ConsolePrinter,
+    DoneMessage,
+    FinalMessage,
+    PartialMessage,
+    StreamClient,
+    StreamClientError,
+    StreamResult,
+)
 from shenggu.client.console import tail_fitting
 from shenggu.client.stream import MAX_FRAME_BYTES, _SendClock, join_texts, pcm16_bytes, stream_url
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import REPORT_NAME
+from shenggu.reports.results import RESULTS_NAME
 
 RATE = 16000
 BYTES_PER_SECOND = RATE * 2
@@ -138,9 +147,10 @@ def test_transcribe_file_collects_events_in_order(tmp_path):
         client = StreamClient(server.url, key=KEY, language="en", hotwords=["太乙真人", "a，b"])
         result = client.transcribe_file(wav, on_event=events.append)
 
-    assert [type(e).__name__.lower() for e in events] == server.sent  # every message, in the server's order
-    assert isinstance(events[-1], Done) and result.error is None
-    assert len(result.partials) == 25 and all(isinstance(p, Partial) for p in result.partials)
+    sent = [type(e).__name__.removesuffix("Message").lower() for e in events]
+    assert sent == server.sent  # every message, in the server's order
+    assert isinstance(events[-1], DoneMessage) and result.error is None
+    assert len(result.partials) == 25 and all(isinstance(p, PartialMessage) for p in result.partials)
     assert [(f.start, f.end) for f in result.finals] == [(0.0, 1.0), (1.0, 2.0), (2.0, 2.5)]
     assert result.text == "s0 s1 s2" and result.finals[0].words[0].word == "s0"
     assert result.audio_seconds == pytest.approx(2.5) and server.received_bytes == 2.5 * BYTES_PER_SECOND
@@ -235,7 +245,7 @@ def test_big_sends_are_split_into_frames():
         events = list(client.messages())
         client.close()
     assert server.frames == [MAX_FRAME_BYTES, MAX_FRAME_BYTES // 2]
-    assert isinstance(events[-1], Done) and sum(isinstance(e, Final) for e in events) == 50  # 49.152 s
+    assert isinstance(events[-1], DoneMessage) and sum(isinstance(e, FinalMessage) for e in events) == 50  # 49.152 s
 
 
 def test_pcm16_conversion():
@@ -273,7 +283,12 @@ def test_join_texts():
 
 
 def test_console_printer_in_a_pipe_and_on_a_terminal():
-    events = [Partial("he", 0.0, 0), Partial("hello", 0.0, 0), Final("hello.", 0.0, 1.25, (), 0), Done(0)]
+    events = [
+        PartialMessage("he", 0.0, 0),
+        PartialMessage("hello", 0.0, 0),
+        FinalMessage("hello.", 0.0, 1.25, (), 0),
+        DoneMessage(0),
+    ]
     pipe, tty = io.StringIO(), io.StringIO()
     for event in events:
         ConsolePrinter(pipe, tty=False)(event)
@@ -313,7 +328,7 @@ def entry(clip_id: str, language: str, reference: str, path: Path = Path("x.wav"
 
 
 def result(text: str, latencies: list[float], first_partial: float | None, wall: float, error=None) -> StreamResult:
-    finals = [Final(text, 0.0, 1.0, (), 0.0) for _ in latencies]
+    finals = [FinalMessage(text, 0.0, 1.0, (), 0.0) for _ in latencies]
     return StreamResult(finals, [], error, text, 1.0, latencies, first_partial, wall)
 
 

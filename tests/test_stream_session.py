@@ -46,8 +46,11 @@ def sentence(data_dir) -> np.ndarray:
 
 
 def test_the_speculative_decode_becomes_the_final(data_dir, recognizer):
-    counting = CountingRecognizer(recognizer)
     options = StreamOptions(language="zh", partial_interval_s=1e9)
+    # Warm up first: when this test runs alone, a cold model's first speculative decode runs long and shifts when
+    # the next one starts, which is what is measured below.
+    feed(StreamingSession(recognizer, options), sentence(data_dir))
+    counting = CountingRecognizer(recognizer)
     events = feed(StreamingSession(counting, options), sentence(data_dir), realtime=True)
     finals = [e for e in events if isinstance(e, Final)]
     assert len(finals) == 1 and "协会分析" in finals[0].segment.text

@@ -127,6 +127,7 @@ def test_simplified_traditional_round_trip():
         convert(simplified, "s2x")
 
 
+@pytest.mark.slow
 def test_sentiment_separates_clear_reviews_and_refuses_english():
     good, bad = sentiment(POSITIVE), sentiment(NEGATIVE)
     assert good.label == "positive" and good.score > 0.9
@@ -197,6 +198,7 @@ def post(server, tool: str, body: dict) -> httpx.Response:
     return call_as(base, key, "POST", f"/v1/text/{tool}", json=body)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tool", "body", "check"),
     [
@@ -225,6 +227,7 @@ def test_each_endpoint_answers(server, tool, body, check):
     assert check(response.json()), response.json()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tool", "body", "status", "mentions"),
     [
@@ -254,6 +257,7 @@ def test_bad_input_is_refused_with_a_json_error(server, tool, body, status, ment
         assert error["code"] == "invalid_option"
 
 
+@pytest.mark.slow
 def test_a_key_is_needed_and_usage_is_metered(server):
     base, key = server
     refused = httpx.post(f"{base}/v1/text/segment", json={"text": "你好"}, timeout=60)
@@ -288,6 +292,7 @@ def test_cli_commands(args, stdout):
     assert result.stdout.strip() == stdout
 
 
+@pytest.mark.slow
 def test_cli_json_and_file(tmp_path):
     path = tmp_path / "review.txt"
     path.write_text(POSITIVE + NEGATIVE, encoding="utf-8")
@@ -317,6 +322,7 @@ def test_cli_errors_are_one_line_and_exit_2(args):
     assert len(lines) == 1 and lines[0].startswith("error: invalid_option:"), result.stderr
 
 
+@pytest.mark.slow
 def test_the_installed_command():
     proc = subprocess.run(
         [sys.executable, "-m", "shenggu", "text", "pinyin", "银行"], capture_output=True, text=True, timeout=120

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shenggu.cli.main import app as cli
-from shenggu.config import Settings
+from shenggu.config import Settings, get_settings
 from shenggu.errors import InvalidOptionError
 from shenggu.service.app import create_app
 from shenggu.translate.checks import check_translation
@@ -92,10 +92,11 @@ def test_sentence_splitting():
 # --------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_local_model_translates_and_keeps_facts_or_flags_them():
     # What is guaranteed is not that a 1.5B model is always right (it once wrote 3 pm as 13时 here), but that
     # every sentence either keeps the source's facts or comes back flagged with what it lost.
-    engine = get_translator()
+    engine = get_translator(get_settings())
     for source, direction, must_have in [
         ("患者每天服用两次阿莫西林，每次500毫克。", "zh-en", ("amoxicillin", "500")),
         ("The hearing is on March 5, 2024 at 3 pm.", "en-zh", ("3月5日",)),
@@ -115,6 +116,7 @@ def server(tmp_path_factory):
         yield base, keys["hall"], keys["clinic"]
 
 
+@pytest.mark.slow
 def test_translation_api(server):
     base, key, *_ = server
     done = call_as(base, key, "POST", "/v1/translations", json={"text": "请在三号窗口取号。", "target_language": "en"})
@@ -134,6 +136,7 @@ def test_translation_api(server):
     assert "translate" in usage
 
 
+@pytest.mark.slow
 def test_stored_glossaries_apply_by_name_and_by_default(server):
     base, key, other = server
     stored = call_as(base, key, "PUT", "/v1/glossaries/court", json={"terms": {"原告": "plaintiff"}})
@@ -160,6 +163,7 @@ def test_stored_glossaries_apply_by_name_and_by_default(server):
     assert call_as(base, key, "DELETE", "/v1/glossaries/default").status_code == 404
 
 
+@pytest.mark.slow
 def test_chat_completions_with_the_openai_client(server):
     from openai import OpenAI
 
@@ -184,6 +188,7 @@ def test_chat_completions_with_the_openai_client(server):
     assert tokens and tokens[0] > 0
 
 
+@pytest.mark.slow
 def test_cli_translate(tmp_path):
     runner = CliRunner()
     glossary = tmp_path / "terms.tsv"
@@ -244,6 +249,7 @@ def test_cli_transcribe_with_translation(data_dir, recognizer):
     assert lines[0] == "1" and "广州" in lines[2] and "guangzhou" in lines[3].lower()
 
 
+@pytest.mark.slow
 def test_benchmarks_write_their_summary_keys(tmp_path):
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("id\tdirection\tsource\treference\n"

@@ -6,9 +6,10 @@ from fractions import Fraction
 
 import pytest
 
+from shenggu.text.numbers_en_parse import parse_en_number
 from shenggu.translate.checks import Problem, check_translation, corrective_hint
 from shenggu.translate.drugs import find_drugs, lookup
-from shenggu.translate.facts import extract_facts, parse_en_number
+from shenggu.translate.facts import extract_facts
 
 
 def details(source: str, target: str, direction: str = "zh-en", glossary: dict[str, str] | None = None) -> list[str]:

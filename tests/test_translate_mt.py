@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from shenggu.config import get_settings
 from shenggu.errors import ModelError
 from shenggu.translate.llm_engine import LlmTranslator
 from shenggu.translate.mt_model import MtModelTranslator, find_layout
@@ -73,11 +74,12 @@ def argos_package(tmp_path_factory):
 
 
 def test_an_argos_style_directory_loads_and_drafts_every_sentence(argos_package):
-    engine = MtModelTranslator(argos_package, "zh-en")
+    engine = MtModelTranslator(argos_package, "zh-en", get_settings().threads)
     drafts = engine.draft(["会议下午三点开始。", "我们明天见。"], "zh-en", {}, "t")
     assert len(drafts) == 2 and all(isinstance(d, str) for d in drafts)
     # A random model keeps no facts: the pipeline flags the sentence with the number, naming the engine.
-    result = translate("会议下午3点开始。", "zh-en", EngineByDirection(LlmTranslator(), {"zh-en": engine}))
+    engines = EngineByDirection(LlmTranslator(get_settings()), {"zh-en": engine})
+    result = translate("会议下午3点开始。", "zh-en", engines)
     sentence = result.sentences[0]
     assert sentence.engine == f"mt:{argos_package.name}"
     assert sentence.needs_review and sentence.problems
@@ -85,7 +87,7 @@ def test_an_argos_style_directory_loads_and_drafts_every_sentence(argos_package)
 
 def test_wrong_or_missing_directories_are_clear_model_errors(argos_package, tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
-        MtModelTranslator(tmp_path / "nowhere", "zh-en")
+        MtModelTranslator(tmp_path / "nowhere", "zh-en", get_settings().threads)
     with pytest.raises(ModelError, match="not a CTranslate2 model directory"):
         find_layout(tmp_path, "zh-en")
     with pytest.raises(ModelError, match="translates zh-en, not en-zh"):
@@ -96,6 +98,6 @@ def test_wrong_or_missing_directories_are_clear_model_errors(argos_package, tmp_
     with pytest.raises(ModelError, match="SentencePiece"):
         find_layout(no_tokenizer, "zh-en")
     (no_tokenizer / "sentencepiece.model").write_bytes(b"not a model")
-    broken = MtModelTranslator(no_tokenizer, "zh-en")
+    broken = MtModelTranslator(no_tokenizer, "zh-en", get_settings().threads)
     with pytest.raises(ModelError, match="cannot load the MT model"):
         broken.draft(["你好。"], "zh-en", {}, "t")

@@ -13,7 +13,7 @@ from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.audio import decode_audio
 from shenggu.audio.encode import StreamingEncoder
 from shenggu.bench.scoring import score
-from shenggu.config import Settings
+from shenggu.config import Settings, get_settings
 from shenggu.errors import InvalidOptionError
 from shenggu.service.app import create_app
 from shenggu.service.storage import tenants
@@ -25,7 +25,7 @@ EN = "Welcome to the speech valley. The meeting starts at three fifteen."
 
 
 def speech(text: str, voice: str, **kwargs) -> tuple[np.ndarray, int]:
-    chunks = list(synthesize(text, voice, **kwargs))
+    chunks = list(synthesize(text, voice, **kwargs, settings=get_settings()))
     return np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate
 
 
@@ -70,7 +70,7 @@ def test_speed_and_sample_rate(recognizer):
 )
 def test_bad_requests_fail_before_any_audio(text, voice, message):
     with pytest.raises(InvalidOptionError, match=message):
-        next(synthesize(text, voice))
+        next(synthesize(text, voice, settings=get_settings()))
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,7 @@ def test_openai_client_streams_speech(server, recognizer):
     assert any(row["capability"] == "speech" and row["characters"] == 2 * len(ZH) for row in usage["data"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["mp3", "flac", "opus", "aac", "pcm"])
 def test_every_response_format_decodes(server, fmt):
     base, keys = server
@@ -123,6 +124,7 @@ def test_every_response_format_decodes(server, fmt):
         assert 0.4 < len(decode_audio(io.BytesIO(response.content))) / 16000 < 3.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -146,6 +148,7 @@ def test_bad_input_is_a_clear_4xx(server, body, status, code):
         assert response.json()["error"]["code"] == code
 
 
+@pytest.mark.slow
 def test_character_quota_and_voice_list(server):
     base, keys = server
     headers = {"Authorization": f"Bearer {keys['small']}"}

@@ -7,10 +7,11 @@ import threading
 import pytest
 
 from shenggu.errors import InvalidOptionError
+from shenggu.text.pinyin import pinyin
 from shenggu.tts import frontend
 from shenggu.tts.frontend import plan_speech
 from shenggu.tts.normalize import normalize_clause
-from shenggu.tts.phonemes import _raw_phonemes, kokoro_phonemes, pinyin
+from shenggu.tts.phonemes import _raw_phonemes, kokoro_phonemes
 from shenggu.tts.pieces import TextPiece
 
 

@@ -4,22 +4,16 @@
    spelling towards them. Its text replaces the plain decoding only where it contains more hotwords, so speech
    that has none of them is decoded exactly as without hotwords (a prompt alone changed unrelated words).
 2. Mandarin post-correction: a same-sounding, low-confidence span is replaced by the hotword (see
-   ``shenggu.nlp.homophones``).
+   ``shenggu.asr.homophones``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from shenggu.nlp.chinese import to_simplified
+from shenggu.text.chinese import to_simplified
 
 Hypothesis = tuple[list[int], float]  # token ids and score
-
-
-def split_hotwords(hotwords: str | Sequence[str]) -> list[str]:
-    """Hotwords given as a list, comma-separated (ASCII or full-width commas), or both; blanks dropped."""
-    items = [hotwords] if isinstance(hotwords, str) else hotwords
-    return [w.strip() for item in items for w in item.replace("，", ",").split(",") if w.strip()]
 
 
 def _normalized(text: str) -> str:

@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 from shenggu.assets import assemble, atomic_copy, package_dir
-from shenggu.config import get_settings
 from shenggu.errors import ModelError
 
 WHISPER_BASE_SIZE = 145_217_532
@@ -20,9 +19,10 @@ _WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _assemble_lock = threading.Lock()
 
 
-def whisper_base_dir(cache_dir: Path | None = None) -> Path:
-    """Return the directory of the packaged multilingual Whisper-base model, assembling it on first use."""
-    target = (cache_dir or get_settings().home / "models") / "whisper-base-ct2"
+def whisper_base_dir(cache_dir: Path) -> Path:
+    """Return the directory of the packaged multilingual Whisper-base model inside ``cache_dir`` (the settings'
+    ``models_dir``), assembling it on first use."""
+    target = cache_dir / "whisper-base-ct2"
     model_bin = target / "model.bin"
     if model_bin.is_file() and model_bin.stat().st_size == WHISPER_BASE_SIZE:
         return target

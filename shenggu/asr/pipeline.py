@@ -10,10 +10,11 @@ import functools
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from shenggu.asr.homophones import correct_words
 from shenggu.asr.postprocess import (
     PostprocessOptions,
     collapse_loops,
@@ -35,7 +36,7 @@ from shenggu.asr.windows import AudioBuffer, Window, group_windows
 from shenggu.audio import SilentAudioError, iter_audio_chunks, probe_duration
 from shenggu.audio.decode import AudioSource
 from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
-from shenggu.config import get_settings
+from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError
 
 SUPPORTED_LANGUAGES = ("zh", "en")
@@ -51,8 +52,8 @@ class TranscribeOptions:
     hotwords: list[str] = field(default_factory=list)
     initial_prompt: str | None = None
     beam_size: int = 5
-    batch_size: int = field(default_factory=lambda: get_settings().asr_batch_size)
-    parallel_batches: int = field(default_factory=lambda: get_settings().asr_parallel_batches)
+    batch_size: int = 1  # the operator's choice comes from the settings: `batched_as`
+    parallel_batches: int = 1
     correct: bool = True  # pinyin-aware homophone correction with a Chinese word LM
     vad: VadOptions = field(default_factory=VadOptions)
     post: PostprocessOptions = field(default_factory=PostprocessOptions)
@@ -66,6 +67,10 @@ class TranscribeOptions:
             )
         if not 1 <= self.beam_size <= 10:
             raise InvalidOptionError("beam_size must be between 1 and 10")
+
+    def batched_as(self, settings: Settings) -> TranscribeOptions:
+        """These options with the batching the settings configure (``asr_batch_size``, ``asr_parallel_batches``)."""
+        return replace(self, batch_size=settings.asr_batch_size, parallel_batches=settings.asr_parallel_batches)
 
 
 def _speech_stream(
@@ -166,8 +171,6 @@ def _refine(options: TranscribeOptions, language: str, result: ChunkResult, scor
     if options.post.simplified:
         simplify_words(decoded.words)
     if options.correct:
-        from shenggu.nlp.homophones import correct_words
-
         correct_words(decoded.words, hotwords=options.hotwords, scorer=scorer)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shenggu.asr.types import Segment, Word
-from shenggu.nlp.chinese import is_punctuation, to_simplified
+from shenggu.nlp.itn import inverse_normalize
 from shenggu.nlp.punctuation import punctuate_words
+from shenggu.text.chinese import to_simplified
+from shenggu.text.script import is_punctuation
 
 # Phrases Whisper emits on silence, music or noise (subtitle credits from its training data).
 _HALLUCINATIONS = (
@@ -101,7 +103,5 @@ def words_text(words: list[Word], language: str, itn: bool = True) -> str:
     """The display text of finished (punctuated) words: joined, and inverse-normalized for Mandarin."""
     text = join_words(words, language)
     if language == "zh" and itn:
-        from shenggu.nlp.itn import inverse_normalize
-
         text = inverse_normalize(text, "zh")
     return text

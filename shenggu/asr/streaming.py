@@ -11,7 +11,8 @@ Where the time goes, and what hides it:
   rate on the development clips (``bench stream`` checks it against file mode).
 * Speculative finals: once a sentence has been silent for ``speculate_ms`` (shorter than ``end_silence_ms``), it
   is decoded at final quality right away. If the silence lasts, that decode *is* the final, ready when the
-  endpoint fires; if speech resumes, its text goes out as a partial. Either way the work is used.
+  endpoint fires; if speech resumes, its text goes out as a partial. Either way the work is used. Callers see it
+  as ``speculative_final`` (the voice assistant prepares its answer from it during the pause).
 * Partials are greedy, without word timings, on an encoder context only as long as the sentence, at most one
   per ``partial_interval_s`` per stream, and only when no decode is running: finals go first, so more streams
   mean fewer partials, not later finals.
@@ -32,7 +33,7 @@ from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
-from shenggu.nlp.chinese import to_simplified
+from shenggu.text.chinese import to_simplified
 
 _LEAD_SECONDS = 1.0  # leading context before a sentence, as in file mode
 _PROMPT_CHARS = 100  # previous text a final is conditioned on (about 100 characters or 20 English words)
@@ -79,6 +80,17 @@ class Final:
 
 
 @dataclass(frozen=True)
+class SpeculativeFinal:
+    """The open sentence decoded at final quality during the pause it is in now: the final it gets if the
+    silence lasts until the endpoint (``start``: the sentence's, ``silence_start``: the pause's)."""
+
+    start: float
+    silence_start: float
+    language: str
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
 class _Decode:
     """A sentence's audio and the options to decode it with, cut out on the stream's own thread."""
 
@@ -96,6 +108,16 @@ class _Preview:
     future: Future
     silence_start: float | None = None  # speculation: the pause it was started in
     reported: bool = False
+
+    def decoded_pause(self, start: float, silence_start: float | None) -> bool:
+        """Whether this is a speculation that decoded the sentence opened at ``start`` up to the pause that
+        began at ``silence_start``."""
+        return (
+            silence_start is not None
+            and self.silence_start is not None
+            and self.start == start
+            and abs(self.silence_start - silence_start) < 1e-6
+        )
 
     @property
     def text(self) -> str:
@@ -148,6 +170,24 @@ class StreamingSession:
         """Audio received so far."""
         return self._buffer.end_sample / SAMPLE_RATE
 
+    @property
+    def speculative_final(self) -> SpeculativeFinal | None:
+        """The open sentence's speculative final for its current pause, once decoded; None in speech, while the
+        decode runs, when it failed, or when there is none (``speculate_ms`` 0, engine busy)."""
+        start, silence_start = self._vad.open_start, self._vad.open_silence_start
+        speculation = self._speculation
+        if (
+            start is None
+            or silence_start is None
+            or speculation is None
+            or not speculation.decoded_pause(start, silence_start)
+            or not speculation.future.done()
+            or speculation.future.exception() is not None
+        ):
+            return None
+        language, segments = speculation.future.result()
+        return SpeculativeFinal(start, silence_start, language, segments)
+
     def accept(self, samples: np.ndarray) -> list[Partial | Final]:
         """Consume 16 kHz float32 samples; return the finals of sentences that closed, then maybe a partial."""
         samples = np.asarray(samples, dtype=np.float32)
@@ -170,13 +210,7 @@ class StreamingSession:
         """Close a sentence: the speculative decode if it heard this sentence's audio, else decode it now."""
         speculation, self._speculation, self._partial = self._speculation, None, None
         end = min(speech.end, self.audio_seconds)
-        if (
-            speculation is not None
-            and silence_start is not None
-            and speculation.start == speech.start
-            and speculation.silence_start is not None
-            and abs(speculation.silence_start - silence_start) < 1e-6
-        ):
+        if speculation is not None and speculation.decoded_pause(speech.start, silence_start):
             language, segments = speculation.future.result()
         else:
             language, segments = _run_final(self.recognizer, self.transcribe_options, self._prepare(speech.start, end))

@@ -41,7 +41,7 @@ from shenggu.audio.level import normalize_level
 from shenggu.audio.vad import detect_speech
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
-from shenggu.tts.number_words import en_cardinal, en_decimal, en_ordinal
+from shenggu.text.numbers_en import en_cardinal, en_decimal, en_ordinal
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration_en.json")
 # Ten minutes (the service's limit for assessment jobs): long readings are aligned in pieces, so memory stays near

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shenggu.audio.encode import pcm16
+
 if TYPE_CHECKING:
     from pocketsphinx import FsgModel
 
@@ -249,9 +251,8 @@ class PocketSphinxGop:
         """Align ``words`` (dictionary keys; ``pronunciations`` supplies phones for those the dictionary lacks) to
         16 kHz mono float32 ``samples`` and score every phone; ``None`` when no alignment exists (audio too short
         for the text, or nothing like it)."""
-        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         with self._decoder() as decoder:
-            raw = decoder.align(pcm, words, pronunciations)
+            raw = decoder.align(pcm16(samples), words, pronunciations)
         return None if raw is None else self._score(*raw)
 
     def _score(self, aligned: _Entries, loop: _Loop, n_frames: int) -> Alignment:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from shenggu.tts.number_words import en_cardinal
+from shenggu.text.numbers_en import en_cardinal
 
 _VOWELS = frozenset("aeiouy")
 _SIBILANTS = frozenset({"S", "Z", "SH", "ZH", "CH", "JH"})

@@ -38,14 +38,15 @@ from shenggu.asr.types import DecodeOptions, Word
 from shenggu.assess.pitch import PitchTrack, track_pitch
 from shenggu.assess.tones import NEUTRAL, read_tone
 from shenggu.assess.types import Assessment, SyllableScore, WordScore
-from shenggu.assess.zh_reference import Reference, ReferenceChar, is_han, prepare_reference
+from shenggu.assess.zh_reference import Reference, ReferenceChar, prepare_reference
 from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.errors import AudioTooLongError, SilentAudioError
 from shenggu.audio.level import normalize_level
 from shenggu.audio.vad import SpeechSegment, VadOptions, detect_speech
-from shenggu.lazy import once
-from shenggu.nlp.chinese import to_simplified
-from shenggu.tts.phonemes import pinyin
+from shenggu.config import Settings
+from shenggu.text.chinese import to_simplified
+from shenggu.text.pinyin import pinyin
+from shenggu.text.script import is_han
 
 if TYPE_CHECKING:
     from shenggu.asr.whisper import WhisperRecognizer
@@ -283,12 +284,11 @@ def _inserted(heard: list[Word]) -> WordScore:
     return WordScore("".join(w.word for w in heard), heard[0].start, heard[-1].end, 0.0, "insertion")
 
 
-@once
-def get_mandarin_assessor() -> MandarinAssessor:
-    """The process-wide Mandarin assessor on the shared Whisper-base engine (built on first use)."""
+def get_mandarin_assessor(settings: Settings) -> MandarinAssessor:
+    """The Mandarin assessor on the shared Whisper-base engine (built on first use with the settings' threads)."""
     from shenggu.asr.registry import get_recognizer
 
-    return MandarinAssessor(get_recognizer("whisper-base"))  # type: ignore[arg-type]
+    return MandarinAssessor(get_recognizer("whisper-base", settings=settings))  # type: ignore[arg-type]
 
 
 __all__ = ["MAX_SECONDS", "MandarinAssessor", "get_mandarin_assessor"]

@@ -2,7 +2,7 @@
 texts Whisper is forced to read.
 
 The written text goes through the TTS front-end's normalizer (2024年 → 二零二四年, 12.5元 → 十二点五元), so the
-characters scored are the ones a reader says. Words are jieba's (the same cut that :func:`shenggu.tts.phonemes.pinyin`
+characters scored are the ones a reader says. Words are jieba's (the same cut that :func:`shenggu.text.pinyin.pinyin`
 reads polyphones by). Only Chinese characters are scored; Latin words stay in the forced texts so that the
 alignment keeps its place, but get no score.
 """
@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from shenggu.assess.tones import spoken_tones, tone_of
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
+from shenggu.text.chinese import load_jieba
+from shenggu.text.pinyin import pinyin
+from shenggu.text.script import HAN
 from shenggu.tts.normalize import normalize_clause
-from shenggu.tts.phonemes import pinyin
-from shenggu.tts.script import HAN, load_jieba
 
 # Marks that end a clause (a reader may pause there), and how Whisper-base writes them in Mandarin output.
 _CLAUSE_MARKS = {"，": ",", ",": ",", "、": ",", "；": ";", ";": ";", "：": ":", ":": ":", "。": "。", ".": "。",
@@ -105,9 +106,4 @@ def _forced_texts(clauses: list[tuple[str, str]], n_chars: int) -> list[str]:
     return list(dict.fromkeys(texts))  # without duplicates (no punctuation, no traditional forms)
 
 
-def is_han(char: str) -> bool:
-    """Whether ``char`` is a Chinese character (the ones that get scored)."""
-    return _HAN_CHAR.fullmatch(char) is not None
-
-
-__all__ = ["Reference", "ReferenceChar", "is_han", "prepare_reference"]
+__all__ = ["Reference", "ReferenceChar", "prepare_reference"]

@@ -2,7 +2,8 @@
 
 WAV streams with the "unknown length" sizes (0xFFFFFFFF) that players and FFmpeg read to the end of the data, as
 OpenAI's speech API does; the compressed formats are muxed by PyAV (FFmpeg) into an in-memory sink that is
-drained after every chunk.
+drained after every chunk. :func:`pcm16` is the one float → 16-bit PCM conversion: speech output, the assistant's
+audio frames, PocketSphinx's input and the benchmarks' WAV files and microphone streams all use it.
 """
 
 from __future__ import annotations

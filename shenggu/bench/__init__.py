@@ -1,5 +1,5 @@
-"""Evaluation harness: read test manifests, normalize and score transcripts, write result files and reports.
+"""Evaluation harness: read test manifests, normalize and score transcripts, run each capability's benchmark.
 
-Submodules are imported explicitly (``shenggu.bench.manifest``, ``.scoring``, ``.report``) so that importing
-the package stays cheap; plotting pulls in matplotlib only when a figure is drawn.
+Result files and reports are written with ``shenggu.reports`` (shared with the solutions). Submodules are imported
+explicitly (``shenggu.bench.manifest``, ``.scoring``) so that importing the package stays cheap.
 """

@@ -20,10 +20,13 @@ from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import get_recognizer
 from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
-from shenggu.bench.report import Figure, bar_plot, scatter_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.bench.scoring import ErrorCounts, metric_name, score, total
-from shenggu.nlp.chinese import to_simplified
+from shenggu.config import get_settings
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import Figure, bar_plot, scatter_plot
+from shenggu.reports.results import write_results
+from shenggu.text.chinese import to_simplified
 
 SUMMARY_QUALITIES = ("A", "B")
 
@@ -44,12 +47,13 @@ class AsrBenchConfig:
 def run_asr_bench(config: AsrBenchConfig) -> dict:
     """Run the benchmark and write ``results.json`` and ``report.html`` into ``config.out``; return the summary."""
     entries = load_manifest(config.manifest, task="asr")[: config.limit]
+    settings = get_settings()
     t0 = time.perf_counter()
-    recognizer = get_recognizer(config.engine, config.model_dir)
+    recognizer = get_recognizer(config.engine, config.model_dir, settings=settings)
     load_s = time.perf_counter() - t0
 
     def ours(entry: ManifestEntry) -> str:
-        options = TranscribeOptions(language=entry.language, correct=config.correct)
+        options = TranscribeOptions(language=entry.language, correct=config.correct).batched_as(settings)
         return transcribe(entry.path, recognizer, options, name=entry.id).text
 
     failures: list[dict] = []
@@ -113,9 +117,11 @@ def _baseline_transcriber() -> Callable[[ManifestEntry], str]:
     from faster_whisper import WhisperModel
 
     from shenggu.asr.models import whisper_base_dir
-    from shenggu.config import get_settings
 
-    model = WhisperModel(str(whisper_base_dir()), device="cpu", compute_type="int8", cpu_threads=get_settings().threads)
+    settings = get_settings()
+    model = WhisperModel(
+        str(whisper_base_dir(settings.models_dir)), device="cpu", compute_type="int8", cpu_threads=settings.threads
+    )
 
     def recognize(entry: ManifestEntry) -> str:
         segments, _ = model.transcribe(str(entry.path), language=entry.language, beam_size=5)

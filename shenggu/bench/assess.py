@@ -52,9 +52,11 @@ from shenggu.assess.types import Assessment
 from shenggu.audio.decode import decode_audio
 from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, ManifestError, load_manifest
-from shenggu.bench.report import Figure, scatter_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import Figure, scatter_plot
+from shenggu.reports.results import write_results
 
 SCORES_NAME = "pronunciation/scores.jsonl"
 UTTERANCE_TARGETS = ("accuracy", "fluency", "prosodic", "total")

@@ -43,12 +43,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from shenggu.bench.report import Figure, histogram_plot, write_html_report, write_results
+from shenggu.audio.encode import pcm16
 from shenggu.bench.scoring import score, total
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.files import read_kb
 from shenggu.nlp.faq.types import KnowledgeBase
-from shenggu.tts.script import text_language
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import Figure, histogram_plot
+from shenggu.reports.results import write_results
+from shenggu.text.script import text_language
 
 TARGET_MS = 1500.0
 SAMPLE_RATE = 16000
@@ -118,13 +121,16 @@ def read_queries(path: Path, kb: KnowledgeBase) -> list[dict]:
 
 def synthesize_queries(rows: list[dict]) -> list[Query]:
     """Each query spoken by the default voice of its language, at 16 kHz."""
+    from shenggu.config import get_settings
     from shenggu.tts.synthesis import synthesize
     from shenggu.tts.voices import DEFAULT_VOICES
 
+    settings = get_settings()
     queries = []
     for row in tqdm(rows, desc="synthesizing queries", unit="query", file=sys.stderr):
         text, language = row["query"].strip(), text_language(row["query"])
-        chunks = [c.samples for c in synthesize(text, DEFAULT_VOICES[language], sample_rate=SAMPLE_RATE)]
+        voice = DEFAULT_VOICES[language]
+        chunks = [c.samples for c in synthesize(text, voice, sample_rate=SAMPLE_RATE, settings=settings)]
         audio = tighten(np.concatenate(chunks))
         queries.append(Query(row["query_id"], text, row["gold_kb_id"], language, audio))
     return queries
@@ -230,7 +236,7 @@ def measure_query(base: str, query: Query, config: AssistantBenchConfig) -> dict
     chunk = SAMPLE_RATE * config.chunk_ms // 1000
     speech_end_sample = int(SAMPLE_RATE * LEAD_SILENCE_S) + query.speech_end
     audio = np.concatenate([np.zeros(int(SAMPLE_RATE * LEAD_SILENCE_S), np.float32), query.audio])
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+    pcm = np.frombuffer(pcm16(audio), "<i2")
     silence = np.zeros(chunk, "<i2").tobytes()
     stop = threading.Event()
     marks: dict[str, float] = {}

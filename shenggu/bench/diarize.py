@@ -24,13 +24,15 @@ from shenggu.audio.decode import SAMPLE_RATE, decode_audio
 from shenggu.bench.diarize_mixes import build_mixes
 from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
-from shenggu.bench.report import bar_plot, timeline_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.diarize.metrics import DerCounts, der_counts
 from shenggu.diarize.pipeline import DiarizeOptions, diarize
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.rttm import RttmError, read_rttm
 from shenggu.diarize.types import SpeakerTurn
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot, timeline_plot
+from shenggu.reports.results import write_results
 
 COLLAR_S = 0.25
 

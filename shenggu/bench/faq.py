@@ -31,12 +31,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from shenggu.bench.report import bar_plot, histogram_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.retrieval import FaqAnswer, FaqIndex
 from shenggu.nlp.faq.types import EntryText, KbEntry, KnowledgeBase
-from shenggu.tts.script import text_language
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot, histogram_plot
+from shenggu.reports.results import write_results
+from shenggu.text.script import text_language
 
 KB_COLUMNS = ("kb_id", "question")
 QUERY_COLUMNS = ("query_id", "query", "gold_kb_id")
@@ -179,10 +181,12 @@ def _spoken(
     from shenggu.asr.registry import get_recognizer
     from shenggu.audio.encode import StreamingEncoder
     from shenggu.bench.scoring import score, total
+    from shenggu.config import get_settings
     from shenggu.tts.synthesis import synthesize
     from shenggu.tts.voices import DEFAULT_VOICES, get_voice
 
-    recognizer = get_recognizer()
+    settings = get_settings()
+    recognizer = get_recognizer(settings=settings)
     spoken_rows, baseline_rows, counts = [], [], []
     for q, row in tqdm(
         list(zip(queries, rows, strict=True)), desc="faq spoken", unit="query", file=sys.stderr,
@@ -191,12 +195,13 @@ def _spoken(
         text = " ".join(re.sub(r"[*#]{2,}", " ", q["query"]).split())  # anonymization masks are not read aloud
         language = text_language(text)
         voice = get_voice(config.voice).id if config.voice else DEFAULT_VOICES[language]
-        chunks = list(synthesize(text, voice))
+        chunks = list(synthesize(text, voice, settings=settings))
         samples = np.concatenate([c.samples for c in chunks])
         encoder = StreamingEncoder("wav", chunks[0].sample_rate)
         wav = encoder.encode(samples) + encoder.finish()
         try:
-            heard = transcribe(io.BytesIO(wav), recognizer, TranscribeOptions(language=language)).text
+            options = TranscribeOptions(language=language).batched_as(settings)
+            heard = transcribe(io.BytesIO(wav), recognizer, options).text
         except Exception as exc:  # a clip the recognizer rejects (no speech found) is an empty transcript
             heard = ""
             row["spoken_error"] = str(exc)[:200]

@@ -20,9 +20,11 @@ import numpy as np
 import psutil
 from tqdm import tqdm
 
-from shenggu.bench.report import bar_plot, write_html_report, write_results
 from shenggu.config import get_settings
 from shenggu.llm.types import ChatMessage, ChatOptions
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot
+from shenggu.reports.results import write_results
 
 # Mixed work like the platform's: translations both ways, a summary, a structured extraction.
 PROMPTS = (
@@ -70,18 +72,18 @@ class _RssSampler:
 
 def run_llm_bench(config: LlmBenchConfig) -> dict:
     """Run the benchmark; write ``results.json`` and ``report.html``; return the summary."""
-    from shenggu.llm.llama import get_language_model
-    from shenggu.llm.queue import get_chat_queue
+    from shenggu.llm.chat_queue import get_chat_queue
+    from shenggu.llm.llama import get_language_model, llm_threads
 
     settings = get_settings()
     started = time.perf_counter()
     with _RssSampler() as loading:
-        model = get_language_model()
-        queue = get_chat_queue()
+        model = get_language_model(settings)
+        queue = get_chat_queue(settings)
     summary: dict = {
         "model": settings.llm_model_path.name if settings.llm_model_path else settings.llm_model,
         "slots": queue.slots,
-        "threads": settings.llm_threads or settings.threads,
+        "threads": llm_threads(settings),
         "load_s": round(time.perf_counter() - started, 2),
         "rss_mb_loaded": loading.peak_mb,
     }

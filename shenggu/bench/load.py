@@ -28,8 +28,10 @@ import httpx
 import numpy as np
 
 from shenggu.bench.manifest import ManifestEntry, ManifestError, load_manifest
-from shenggu.bench.report import Figure, bar_plot, scatter_plot, write_html_report, write_results
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import Figure, bar_plot, histogram_plot, scatter_plot
+from shenggu.reports.results import write_results
 
 TRANSPORT_ERROR = "exception"
 """The ``status_counts`` key of requests that got no HTTP status (connection refused, timeout...)."""
@@ -53,7 +55,7 @@ class LoadBenchConfig:
 
 
 @dataclass(frozen=True)
-class Clip:
+class UploadClip:
     """A manifest entry with its file's bytes, ready to upload."""
 
     entry: ManifestEntry
@@ -90,7 +92,7 @@ def _check(config: LoadBenchConfig) -> None:
         raise InvalidOptionError("duration and timeout must be positive")
 
 
-def _load_clips(manifest: Path) -> list[Clip]:
+def _load_clips(manifest: Path) -> list[UploadClip]:
     """The manifest's asr clips with their bytes; a manifest without any, or a missing file, is an error."""
     entries = load_manifest(manifest, task="asr")
     if not entries:
@@ -102,16 +104,16 @@ def _load_clips(manifest: Path) -> list[Clip]:
         except OSError as exc:
             raise ManifestError(f"{manifest}: cannot read clip {entry.id}: {exc}") from None
         content_type = mimetypes.guess_type(entry.path.name)[0] or "application/octet-stream"
-        clips.append(Clip(entry, data, content_type))
+        clips.append(UploadClip(entry, data, content_type))
     return clips
 
 
-def _run_clients(config: LoadBenchConfig, clips: list[Clip]) -> tuple[list[dict], float]:
+def _run_clients(config: LoadBenchConfig, clips: list[UploadClip]) -> tuple[list[dict], float]:
     """Run every client until the deadline; return all request rows (by start time) and the wall time."""
     order = itertools.cycle(clips)
     lock = threading.Lock()
 
-    def next_clip() -> Clip:
+    def next_clip() -> UploadClip:
         with lock:  # one shared rotation, so N clients together still walk the whole manifest
             return next(order)
 
@@ -134,7 +136,7 @@ def _run_clients(config: LoadBenchConfig, clips: list[Clip]) -> tuple[list[dict]
 def _client_loop(
     config: LoadBenchConfig,
     client_id: int,
-    next_clip: Callable[[], Clip],
+    next_clip: Callable[[], UploadClip],
     start: float,
     deadline: float,
     stop: threading.Event,
@@ -151,13 +153,13 @@ def _client_loop(
     return rows
 
 
-def _until(deadline: float, stop: threading.Event, next_clip: Callable[[], Clip]) -> Iterator[Clip]:
+def _until(deadline: float, stop: threading.Event, next_clip: Callable[[], UploadClip]) -> Iterator[UploadClip]:
     """Clips to send while there is time left and no stop was asked."""
     while not stop.is_set() and time.perf_counter() < deadline:
         yield next_clip()
 
 
-def _send(client: httpx.Client, config: LoadBenchConfig, client_id: int, clip: Clip, start: float) -> dict:
+def _send(client: httpx.Client, config: LoadBenchConfig, client_id: int, clip: UploadClip, start: float) -> dict:
     """Post one clip and time it; a transport failure becomes a row with ``status`` None and the error."""
     files = {"file": (clip.entry.path.name, clip.data, clip.content_type)}
     form = {"model": config.model, "language": clip.entry.language}
@@ -214,7 +216,9 @@ def _figures(rows: list[dict], summary: dict) -> list[Figure]:
     ok = [r for r in rows if _is_ok(r["status"])]
     counts = summary["status_counts"]
     return [
-        _latency_histogram([r["latency_s"] for r in ok]),
+        histogram_plot(
+            [r["latency_s"] for r in ok], "Latency of 2xx requests", "latency (s)", bins=30, ylabel="requests"
+        ),
         scatter_plot(
             [r["start_s"] for r in ok],
             [r["latency_s"] for r in ok],
@@ -224,20 +228,6 @@ def _figures(rows: list[dict], summary: dict) -> list[Figure]:
         ),
         bar_plot(list(counts), list(counts.values()), "Responses by status", "requests"),
     ]
-
-
-def _latency_histogram(latencies: list[float]) -> Figure:
-    # report.py has no histogram helper; the object-oriented API keeps pyplot's global state out, as there.
-    from matplotlib.figure import Figure as MplFigure
-
-    fig = MplFigure(figsize=(7.0, 4.0))
-    ax = fig.add_subplot()
-    ax.hist(latencies, bins=30, color="#4878a8")
-    ax.set_title("Latency of 2xx requests")
-    ax.set_xlabel("latency (s)")
-    ax.set_ylabel("requests")
-    ax.grid(axis="y", alpha=0.3)
-    return Figure.from_matplotlib("Latency of 2xx requests", fig)
 
 
 def _tables(rows: list[dict]):

@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from shenggu.audio import SAMPLE_RATE, decode_audio
+from shenggu.audio.encode import pcm16
 from shenggu.bench.manifest import load_manifest
-from shenggu.bench.report import bar_plot, write_html_report, write_results
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot
+from shenggu.reports.results import write_results
 
 
 @dataclass
@@ -55,7 +58,7 @@ def build_long_recording(manifest: Path, language: str, minutes: float, path: Pa
             for clip in clips:
                 pause = np.zeros(int(rng.uniform(0.3, 1.5) * SAMPLE_RATE), dtype=np.float32)
                 piece = np.concatenate([clip, pause])[: target - written]
-                out.writeframes((np.clip(piece, -1, 1) * 32767).astype("<i2").tobytes())
+                out.writeframes(pcm16(piece))
                 written += len(piece)
                 if written >= target:
                     break
@@ -120,12 +123,14 @@ def _child(audio: Path, language: str) -> dict:
     from shenggu.asr.pipeline import TranscribeOptions, transcribe
     from shenggu.asr.registry import get_recognizer
     from shenggu.bench.resources import peak_rss_mb
+    from shenggu.config import get_settings
 
+    settings = get_settings()
     t0 = time.perf_counter()
-    recognizer = get_recognizer()
+    recognizer = get_recognizer(settings=settings)
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    transcript = transcribe(audio, recognizer, TranscribeOptions(language=language))
+    transcript = transcribe(audio, recognizer, TranscribeOptions(language=language).batched_as(settings))
     seconds = time.perf_counter() - t1
     return {
         "audio_s": round(transcript.duration, 1),

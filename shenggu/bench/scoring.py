@@ -33,7 +33,9 @@ from dataclasses import asdict, dataclass
 import jiwer
 
 from shenggu.errors import InvalidOptionError
-from shenggu.nlp.chinese import to_simplified
+from shenggu.text.chinese import to_simplified
+from shenggu.text.numbers_en_parse import NumberReader, NumberWord, number_word
+from shenggu.text.numbers_zh import zh_digits
 
 # --------------------------------------------------------------------------------------------------------
 # Error counts
@@ -150,14 +152,9 @@ def _keep_letters_digits(text: str, replacement: str) -> str:
 # Mandarin
 # --------------------------------------------------------------------------------------------------------
 
-_ZH_DIGITS = "零一二三四五六七八九"
 _ZH_NUMERAL_CHARS = "零一二三四五六七八九十百千万亿点"
 # Beyond this many digits an integer is an identifier (phone, account...) and is read digit by digit.
 _ZH_MAX_CARDINAL_DIGITS = 9
-
-
-def _zh_digit_by_digit(digits: str) -> str:
-    return "".join(_ZH_DIGITS[int(d)] for d in digits)
 
 
 def _zh_below_10000(n: int) -> str:
@@ -171,14 +168,14 @@ def _zh_below_10000(n: int) -> str:
         if pending_zero:
             out.append("零")
             pending_zero = False
-        out.append(_ZH_DIGITS[int(digit)] + unit)
+        out.append(zh_digits(digit) + unit)
     return "".join(out)
 
 
 def _zh_integer(digits: str) -> str:
     """Chinese reading of an integer written in Arabic digits: ``1234`` → ``一千二百三十四``."""
     if len(digits) > _ZH_MAX_CARDINAL_DIGITS or (len(digits) > 1 and digits[0] == "0"):
-        return _zh_digit_by_digit(digits)
+        return zh_digits(digits)
     n = int(digits)
     if n == 0:
         return "零"
@@ -196,7 +193,7 @@ def _zh_integer(digits: str) -> str:
 
 
 def _zh_decimal(match: re.Match[str]) -> str:
-    return _zh_integer(match[1]) + "点" + _zh_digit_by_digit(match[2])
+    return _zh_integer(match[1]) + "点" + zh_digits(match[2])
 
 
 def _zh_time(match: re.Match[str]) -> str:
@@ -217,7 +214,7 @@ _ZH_NUMBER_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | 
     (re.compile(r"〇"), "零"),
     (re.compile(r"两"), "二"),  # 两千 / 两个 vs 2000 / 2个: the two spellings of the same spoken digit
     # Years are read digit by digit: 2023年 → 二零二三年.
-    (re.compile(r"(?<!\d)(\d{4})\s*年"), lambda m: _zh_digit_by_digit(m[1]) + "年"),
+    (re.compile(r"(?<!\d)(\d{4})\s*年"), lambda m: zh_digits(m[1]) + "年"),
     (re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"), _zh_time),
     (re.compile(r"(?<![\d/])(\d+)/(\d+)(?![\d/])"), lambda m: _zh_integer(m[2]) + "分之" + _zh_integer(m[1])),
     (re.compile(r"(\d+)\.(\d+)"), _zh_decimal),
@@ -241,24 +238,6 @@ def normalize_zh(text: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 # English
 # --------------------------------------------------------------------------------------------------------
-
-_UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4,
-    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-}  # fmt: skip
-_TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}  # fmt: skip
-_TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
-_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_ORDINALS = {
-    "first": "one", "second": "two", "third": "three", "fourth": "four", "fifth": "five", "sixth": "six",
-    "seventh": "seven", "eighth": "eight", "ninth": "nine", "twelfth": "twelve",
-}  # fmt: skip
 
 # Token → replacement (one or more words). Both spellings are common in references and in ASR output.
 _SPELLING = {
@@ -286,65 +265,6 @@ _EN_DIGIT_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | s
 )
 
 
-def _number_word(word: str) -> tuple[str, int, bool] | None:
-    """``(kind, value, is_ordinal)`` of a number word, kind in unit/teen/tens/hundred/scale; else None."""
-    ordinal = False
-    if word in _ORDINALS:
-        word, ordinal = _ORDINALS[word], True
-    elif word.endswith("th") and word != "th":
-        # fourth → four, sixteenth → sixteen, twentieth → twenty, hundredth → hundred
-        stem = word[:-4] + "ty" if word.endswith("ieth") else word[:-2]
-        if _number_word(stem):
-            word, ordinal = stem, True
-    for kind, table in (("unit", _UNITS), ("teen", _TEENS), ("tens", _TENS), ("scale", _SCALES)):
-        if word in table:
-            return kind, table[word], ordinal
-    if word == "hundred":
-        return "hundred", 100, ordinal
-    return None
-
-
-# Which kinds of number word may follow which within one number ("and" as in "one hundred and five").
-_CAN_FOLLOW = {
-    "and": {"hundred", "scale"},
-    "unit": {"tens", "hundred", "scale", "and"},
-    "teen": {"hundred", "scale", "and"},
-    "tens": {"hundred", "scale", "and"},
-    "hundred": {"unit", "teen", "digits"},
-    "scale": {"unit", "teen", "tens", "hundred", "digits"},
-}
-_STARTERS = {"unit", "teen", "tens", "digits"}
-
-
-@dataclass
-class _Number:
-    """A number being read from words: ``done`` holds completed scale groups, ``group`` the current one."""
-
-    done: int = 0
-    group: int = 0
-    last: str = ""  # kind of the last word taken
-    scale: int = 0  # last scale applied, so "thousand million" is not read as one number
-
-    def accepts(self, kind: str, value: int) -> bool:
-        if self.last not in _CAN_FOLLOW.get(kind, set()):
-            return False
-        if kind == "hundred":
-            return self.group < 100
-        if kind == "scale":
-            return self.group > 0 and (self.scale == 0 or value < self.scale)
-        return True
-
-    def add(self, kind: str, value: int) -> None:
-        if kind == "hundred":
-            self.group *= 100
-        elif kind == "scale":
-            self.done += self.group * value
-            self.group, self.scale = 0, value
-        elif kind != "and":
-            self.group += value
-        self.last = kind
-
-
 def _digit_tokens(digits: str, ordinal: bool = False) -> list[str]:
     """``"2648"`` → ``["2", "6", "4", "8"]``; an ordinal keeps a ``th`` on its last digit."""
     tokens = list(digits)
@@ -353,48 +273,45 @@ def _digit_tokens(digits: str, ordinal: bool = False) -> list[str]:
     return tokens
 
 
-def _classify(tokens: list[str], i: int) -> tuple[str, int, bool] | None:
+def _classify(tokens: list[str], i: int) -> NumberWord | None:
     """Number-word reading of ``tokens[i]`` in context (``a``, ``and``, ``oh`` and digits need neighbours)."""
     word = tokens[i]
-    nxt = _number_word(tokens[i + 1]) if i + 1 < len(tokens) else None
+    nxt = number_word(tokens[i + 1]) if i + 1 < len(tokens) else None
     if word.isdigit() and (word == "0" or not word.startswith("0")):
         # Digits only join a following scale ("5 million"); otherwise they are kept as written.
-        return ("digits", int(word), False) if nxt and nxt[0] in ("hundred", "scale") else None
-    if word == "a" and nxt and nxt[0] in ("hundred", "scale"):
-        return "unit", 1, False  # "a hundred" = "one hundred"
+        return NumberWord("digits", int(word), False) if nxt and nxt.kind in ("hundred", "scale") else None
+    if word == "a" and nxt and nxt.kind in ("hundred", "scale"):
+        return NumberWord("unit", 1, False)  # "a hundred" = "one hundred"
     if word == "and":
-        return ("and", 0, False) if nxt and nxt[0] in ("unit", "teen", "tens") else None
-    if word in ("oh", "o") and i > 0 and _number_word(tokens[i - 1]) and nxt and nxt[0] == "unit":
-        return "unit", 0, False  # "nineteen oh five"
-    return _number_word(word)
+        return NumberWord("and", 0, False) if nxt and nxt.kind in ("unit", "teen", "tens") else None
+    if word in ("oh", "o") and i > 0 and number_word(tokens[i - 1]) and nxt and nxt.kind == "unit":
+        return NumberWord("unit", 0, False)  # "nineteen oh five"
+    return number_word(word)
 
 
 def _numbers_to_digits(tokens: list[str]) -> list[str]:
     """Rewrite numbers (in words or digits) as single-digit tokens; other tokens are kept."""
     out: list[str] = []
-    number: _Number | None = None
+    number = NumberReader()
 
     def flush(ordinal: bool = False) -> None:
         nonlocal number
-        if number is not None:
-            out.extend(_digit_tokens(str(number.done + number.group), ordinal))
-            number = None
+        if number.last:
+            out.extend(_digit_tokens(str(number.value), ordinal))
+        number = NumberReader()
 
     for i, token in enumerate(tokens):
         reading = _classify(tokens, i)
-        if reading is not None and not (number is not None and number.accepts(*reading[:2])):
+        if reading is not None and not number.accepts(reading):
             flush()
-            if reading[0] in _STARTERS:
-                number = _Number()
-            else:
+            if not number.accepts(reading):
                 reading = None  # "hundred", "thousand", "and" with no number before them are plain words
         if reading is None:
             flush()
             out.extend(_split_token_digits(token))
             continue
-        assert number is not None
-        number.add(*reading[:2])
-        if reading[2]:
+        number.add(reading)
+        if reading.ordinal:
             flush(ordinal=True)
     flush()
     return out

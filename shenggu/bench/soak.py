@@ -24,10 +24,12 @@ import psutil
 from tqdm import tqdm
 
 from shenggu.audio import SAMPLE_RATE
-from shenggu.bench.report import line_plot, write_html_report, write_results
 from shenggu.bench.stream import load_clips, local_stream_server
-from shenggu.client.stream import Done, Final, StreamClient, StreamError
+from shenggu.client.stream import DoneMessage, ErrorMessage, FinalMessage, StreamClient
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import line_plot
+from shenggu.reports.results import write_results
 
 CHUNK_S = 0.1
 
@@ -89,11 +91,11 @@ def _stream(url: str, config: SoakConfig, clips: list[np.ndarray]) -> tuple[list
 
     def read() -> None:
         for event in client.messages():
-            if isinstance(event, Final):
+            if isinstance(event, FinalMessage):
                 counts["finals"] += 1
-            elif isinstance(event, StreamError):
+            elif isinstance(event, ErrorMessage):
                 outcome.append(f"{event.code}: {event.message}")
-            elif isinstance(event, Done):
+            elif isinstance(event, DoneMessage):
                 outcome.append(None)
 
     reader = threading.Thread(target=read, name="soak-reader", daemon=True)

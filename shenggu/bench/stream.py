@@ -40,10 +40,12 @@ from tqdm import tqdm
 
 from shenggu.audio import SAMPLE_RATE, decode_audio
 from shenggu.bench.manifest import ManifestEntry, ManifestError, load_manifest
-from shenggu.bench.report import Figure, Table, bar_plot, scatter_plot, write_html_report, write_results
 from shenggu.bench.scoring import ErrorCounts, metric_name, score, total
 from shenggu.client.stream import StreamClient, StreamClientError, StreamResult
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import Table, write_html_report
+from shenggu.reports.plots import Figure, bar_plot, scatter_plot
+from shenggu.reports.results import write_results
 
 QUALITIES = ("A", "B")
 """Reference qualities that are streamed and scored."""
@@ -65,7 +67,7 @@ class StreamBenchConfig:
 
 
 @dataclass(frozen=True)
-class Clip:
+class DecodedClip:
     """A manifest entry with its decoded 16 kHz audio."""
 
     entry: ManifestEntry
@@ -99,12 +101,12 @@ def _check(config: StreamBenchConfig) -> None:
         raise InvalidOptionError(f"chunk_ms must be positive, not {config.chunk_ms}")
 
 
-def load_clips(manifest: Path) -> list[Clip]:
+def load_clips(manifest: Path) -> list[DecodedClip]:
     """The manifest's asr clips of quality A and B, decoded; a manifest without any is an error."""
     entries = [e for e in load_manifest(manifest, task="asr") if e.ref_quality in QUALITIES]
     if not entries:
         raise ManifestError(f"{manifest}: no asr entries of quality {'/'.join(QUALITIES)} to stream")
-    return [Clip(entry, decode_audio(entry.path, name=entry.id)) for entry in entries]
+    return [DecodedClip(entry, decode_audio(entry.path, name=entry.id)) for entry in entries]
 
 
 def deal_round_robin(items: Sequence, streams: int) -> list[list]:
@@ -143,12 +145,12 @@ def local_stream_server(ready_timeout_s: float = 600.0) -> Iterator[str]:
             yield base
 
 
-def _run_streams(url: str, config: StreamBenchConfig, plan: list[list[Clip]]) -> list[dict]:
+def _run_streams(url: str, config: StreamBenchConfig, plan: list[list[DecodedClip]]) -> list[dict]:
     """Play every stream's clips concurrently; return one row per clip, by stream then order."""
     bar = tqdm(total=sum(map(len, plan)), desc="bench stream", unit="clip", file=sys.stderr)
     stop = threading.Event()
 
-    def play(stream: int, clips: list[Clip]) -> list[dict]:
+    def play(stream: int, clips: list[DecodedClip]) -> list[dict]:
         rows = []
         for clip in clips:
             if stop.is_set():
@@ -166,7 +168,7 @@ def _run_streams(url: str, config: StreamBenchConfig, plan: list[list[Clip]]) ->
             raise
 
 
-def _play_clip(url: str, config: StreamBenchConfig, stream: int, clip: Clip) -> dict:
+def _play_clip(url: str, config: StreamBenchConfig, stream: int, clip: DecodedClip) -> dict:
     """Stream one clip in real time on its own connection and score it; a failure becomes the row's error."""
     client = StreamClient(url, config.key, language=clip.entry.language)
     try:

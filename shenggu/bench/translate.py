@@ -21,9 +21,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from shenggu.bench.report import bar_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
+from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot
+from shenggu.reports.results import write_results
 from shenggu.translate.checks import check_translation
 from shenggu.translate.llm_engine import LlmTranslator
 from shenggu.translate.pipeline import check_direction, translate_texts
@@ -61,9 +64,11 @@ def load_pairs(path: Path) -> list[dict]:
 def run_translate_bench(config: TranslateBenchConfig) -> dict:
     """Run the benchmark; write ``results.json`` and ``report.html``; return the summary."""
     pairs = load_pairs(config.pairs)[: config.limit]
-    rows, seconds = _run(pairs, get_translator(), checks=True)
+    settings = get_settings()
+    rows, seconds = _run(pairs, get_translator(settings), checks=True)
     summary = _summarize(rows, seconds)
-    others = {"unchecked": get_translator()} | ({"baseline": LlmTranslator(plain=True)} if config.baseline else {})
+    baseline = {"baseline": LlmTranslator(settings, plain=True)} if config.baseline else {}
+    others = {"unchecked": get_translator(settings), **baseline}
     for name, engine in others.items():
         other_rows, other_seconds = _run(pairs, engine, checks=False)
         summary[name] = _summarize(other_rows, other_seconds)

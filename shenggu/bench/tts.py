@@ -25,10 +25,13 @@ from tqdm import tqdm
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import get_recognizer
 from shenggu.audio.encode import StreamingEncoder
-from shenggu.bench.report import bar_plot, scatter_plot, write_html_report, write_results
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.bench.scoring import ErrorCounts, score, total
 from shenggu.bench.stream import percentile
+from shenggu.config import Settings, get_settings
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot, scatter_plot
+from shenggu.reports.results import write_results
 from shenggu.tts.synthesis import synthesize
 from shenggu.tts.voices import VOICES
 
@@ -76,14 +79,16 @@ class TtsBenchConfig:
 def run_tts_bench(config: TtsBenchConfig) -> dict:
     """Run the benchmark; write ``results.json`` and ``report.html``; return the summary."""
     voices = [VOICES[v] for v in config.voices] if config.voices else list(VOICES.values())
-    recognizer = get_recognizer()
+    settings = get_settings()
+    recognizer = get_recognizer(settings=settings)
     rows = []
     total_sentences = sum(len(SENTENCES[v.language]) for v in voices)
     with tqdm(total=total_sentences, desc="bench tts", unit="sentence", file=sys.stderr) as bar:
         for voice in voices:
-            list(synthesize("预热。" if voice.language == "zh" else "Warm up.", voice.id))  # load, not timed
+            warm_up = "预热。" if voice.language == "zh" else "Warm up."
+            list(synthesize(warm_up, voice.id, settings=settings))  # load, not timed
             for kind, text in SENTENCES[voice.language]:
-                rows.append(_row(voice.id, voice.language, kind, text, recognizer))
+                rows.append(_row(voice.id, voice.language, kind, text, recognizer, settings))
                 bar.update()
     summary = summarize(rows)
     summary["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -93,10 +98,10 @@ def run_tts_bench(config: TtsBenchConfig) -> dict:
     return summary
 
 
-def _row(voice: str, language: str, kind: str, text: str, recognizer) -> dict:
+def _row(voice: str, language: str, kind: str, text: str, recognizer, settings: Settings) -> dict:
     start = time.perf_counter()
     first_ms, chunks = None, []
-    for chunk in synthesize(text, voice):
+    for chunk in synthesize(text, voice, settings=settings):
         if first_ms is None:
             first_ms = (time.perf_counter() - start) * 1000
         chunks.append(chunk)
@@ -105,7 +110,7 @@ def _row(voice: str, language: str, kind: str, text: str, recognizer) -> dict:
     rate = chunks[0].sample_rate
     encoder = StreamingEncoder("wav", rate)
     wav = encoder.encode(samples) + encoder.finish()
-    heard = transcribe(io.BytesIO(wav), recognizer, TranscribeOptions(language=language)).text
+    heard = transcribe(io.BytesIO(wav), recognizer, TranscribeOptions(language=language).batched_as(settings)).text
     counts = score(language, text, heard)
     audio_s = len(samples) / rate
     return {

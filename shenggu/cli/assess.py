@@ -24,8 +24,9 @@ def assess(
     """Score a reading: accuracy, fluency, completeness, prosody and total (0-100), per word and phone/syllable."""
     from shenggu.assess.registry import get_assessor
     from shenggu.audio.decode import decode_audio
+    from shenggu.config import get_settings
 
-    assessor = get_assessor(language)
+    assessor = get_assessor(language, get_settings())
     result = assessor.assess(decode_audio(file), text)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
 
@@ -38,10 +39,11 @@ def exam_score(
     out: Annotated[Path, typer.Option(help="Output folder: class.csv, class.html, students/*.html.")],
 ) -> None:
     """Score a class's recordings of an exam; write per-student reports and the class summary."""
+    from shenggu.config import get_settings
     from shenggu.solutions.exam import load_exam, score_class, write_reports
 
     definition = load_exam(exam)
-    results = score_class(definition, recordings)
+    results = score_class(definition, recordings, get_settings())
     files = write_reports(definition, results, out)
     typer.echo(f"{len(results)} students scored; class report: {files['html']}; table: {files['csv']}")
 

@@ -29,13 +29,18 @@ def record(
 ) -> None:
     """Transcribe a hearing, say who spoke (by role), index legal terms, amounts and dates, and export."""
     from shenggu.asr.pipeline import TranscribeOptions
+    from shenggu.asr.registry import get_recognizer
+    from shenggu.config import get_settings
     from shenggu.diarize.pipeline import DiarizeOptions
     from shenggu.diarize.roles import parse_roles
     from shenggu.solutions.court import HearingHeader, export_record
     from shenggu.solutions.court.hearing import parse_participants, record_hearing
 
+    settings = get_settings()
     header = HearingHeader(case, court, date, participants=parse_participants(participants))
     speakers = DiarizeOptions(num_speakers=num_speakers)
-    result = record_hearing(file, header, parse_roles(roles), speakers, TranscribeOptions(language=language))
+    options = TranscribeOptions(language=language).batched_as(settings)
+    recognizer = get_recognizer(settings=settings)
+    result = record_hearing(file, header, recognizer, parse_roles(roles), speakers, options)
     for kind, path in export_record(result, out).items():
         typer.echo(f"{kind}: {path}")

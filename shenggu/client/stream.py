@@ -36,9 +36,9 @@ import numpy as np
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus, InvalidURI, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from shenggu.asr.hotwords import split_hotwords
 from shenggu.audio.encode import pcm16
 from shenggu.errors import InvalidOptionError, ShengguError
+from shenggu.text.lists import split_commas
 
 STREAM_PATH = "/v1/audio/stream"
 """Path of the streaming endpoint, added to a URL given without one."""
@@ -59,7 +59,7 @@ class StreamClientError(ShengguError):
 
 
 # --------------------------------------------------------------------------------------------------------
-# Events
+# Events: the server's messages as received (not the server-side types of ``shenggu.asr.streaming``)
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -74,7 +74,7 @@ class Word:
 
 
 @dataclass(frozen=True)
-class Partial:
+class PartialMessage:
     """The current text of the open sentence (replaced by the next partial or by its final)."""
 
     text: str
@@ -83,7 +83,7 @@ class Partial:
 
 
 @dataclass(frozen=True)
-class Final:
+class FinalMessage:
     """A closed sentence: its text, audio times and words."""
 
     text: str
@@ -94,7 +94,7 @@ class Final:
 
 
 @dataclass(frozen=True)
-class StreamError:
+class ErrorMessage:
     """An error the server reported (or, for codes ``connection_closed``, ``connection_lost``, ``timeout`` and
     ``protocol_error``, one the client noticed); the stream is over."""
 
@@ -104,13 +104,13 @@ class StreamError:
 
 
 @dataclass(frozen=True)
-class Done:
+class DoneMessage:
     """The server sent its last final; the stream is over."""
 
     received_at: float
 
 
-Event = Partial | Final | StreamError | Done
+Event = PartialMessage | FinalMessage | ErrorMessage | DoneMessage
 
 
 def parse_event(raw: str | bytes, received_at: float) -> Event | None:
@@ -120,21 +120,21 @@ def parse_event(raw: str | bytes, received_at: float) -> Event | None:
         data = json.loads(raw)
         kind = data["type"]
         if kind == "partial":
-            return Partial(str(data["text"]), float(data["start"]), received_at)
+            return PartialMessage(str(data["text"]), float(data["start"]), received_at)
         if kind == "final":
             words = tuple(
                 Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
                 for w in data.get("words") or ()
             )
-            return Final(str(data["text"]), float(data["start"]), float(data["end"]), words, received_at)
+            return FinalMessage(str(data["text"]), float(data["start"]), float(data["end"]), words, received_at)
         if kind == "error":
-            return StreamError(str(data.get("code", "server_error")), str(data.get("message", "")), received_at)
+            return ErrorMessage(str(data.get("code", "server_error")), str(data.get("message", "")), received_at)
         if kind == "done":
-            return Done(received_at)
+            return DoneMessage(received_at)
         return None
     except (ValueError, TypeError, KeyError) as exc:
         text = raw if isinstance(raw, str) else f"<{len(raw)} binary bytes>"
-        return StreamError("protocol_error", f"unexpected message {text[:200]!r} ({exc})", received_at)
+        return ErrorMessage("protocol_error", f"unexpected message {text[:200]!r} ({exc})", received_at)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -151,9 +151,9 @@ class StreamResult:
     ``wall_s`` runs from the start of sending to ``done`` (or the error).
     """
 
-    finals: list[Final]
-    partials: list[Partial]
-    error: StreamError | None
+    finals: list[FinalMessage]
+    partials: list[PartialMessage]
+    error: ErrorMessage | None
     text: str
     audio_seconds: float = 0.0
     final_latencies_s: list[float] = field(default_factory=list)
@@ -208,9 +208,9 @@ class _Collector:
 
     def __init__(self, on_event: Callable[[Event], None] | None) -> None:
         self.on_event = on_event
-        self.partials: list[Partial] = []
-        self.finals: list[Final] = []
-        self.error: StreamError | None = None
+        self.partials: list[PartialMessage] = []
+        self.finals: list[FinalMessage] = []
+        self.error: ErrorMessage | None = None
         self.done_at: float | None = None
         self.last_event_at = time.monotonic()
         self.callback_error: Exception | None = None
@@ -232,16 +232,16 @@ class _Collector:
     def _add(self, event: Event) -> None:
         with self._lock:
             self.last_event_at = event.received_at
-            if isinstance(event, Partial):
+            if isinstance(event, PartialMessage):
                 self.partials.append(event)
-            elif isinstance(event, Final):
+            elif isinstance(event, FinalMessage):
                 self.finals.append(event)
-            elif isinstance(event, Done):
+            elif isinstance(event, DoneMessage):
                 self.done_at = event.received_at
             elif self.error is None:
                 self.error = event
 
-    def fail(self, error: StreamError) -> None:
+    def fail(self, error: ErrorMessage) -> None:
         """Record a client-side error unless the stream already ended."""
         with self._lock:
             if self.error is None and self.done_at is None:
@@ -321,7 +321,7 @@ class StreamClient:
     ) -> None:
         if sample_rate <= 0:
             raise InvalidOptionError(f"sample_rate must be positive, not {sample_rate}")
-        self.url = stream_url(url, language, sample_rate, split_hotwords(hotwords))
+        self.url = stream_url(url, language, sample_rate, split_commas(hotwords))
         self.key = key
         self.language = language
         self.sample_rate = sample_rate
@@ -402,9 +402,9 @@ class StreamClient:
         self._connection().send(json.dumps({"type": "end"}))
 
     def messages(self) -> Iterator[Event]:
-        """The server's events until ``Done`` or a ``StreamError`` (both included, then the iterator ends).
+        """The server's events until ``DoneMessage`` or an ``ErrorMessage`` (both included, then the iterator ends).
 
-        A connection that closes without ``done`` ends with a ``StreamError`` (``connection_closed`` after a normal
+        A connection that closes without ``done`` ends with an ``ErrorMessage`` (``connection_closed`` after a normal
         close, ``connection_lost`` otherwise), so the iterator never raises once connected.
         """
         return self._events(self._connection())  # checked now, not at the first next()
@@ -416,13 +416,13 @@ class StreamClient:
                 raw = conn.recv()
             except ConnectionClosed as exc:
                 code = "connection_closed" if isinstance(exc, ConnectionClosedOK) else "connection_lost"
-                yield StreamError(code, f"the server closed the stream before 'done' ({exc})", time.monotonic())
+                yield ErrorMessage(code, f"the server closed the stream before 'done' ({exc})", time.monotonic())
                 return
             event = parse_event(raw, time.monotonic())
             if event is None:
                 continue
             yield event
-            if isinstance(event, (Done, StreamError)):
+            if isinstance(event, (DoneMessage, ErrorMessage)):
                 return
 
     # -- whole streams -------------------------------------------------------------------------------------
@@ -497,7 +497,7 @@ class StreamClient:
             quiet_since = max(collector.last_event_at, sent_at)
             if reader.is_alive() and time.monotonic() - quiet_since > self.idle_timeout_s:
                 message = f"no message from the server for {self.idle_timeout_s:g} s"
-                collector.fail(StreamError("timeout", message, time.monotonic()))
+                collector.fail(ErrorMessage("timeout", message, time.monotonic()))
                 self.close()
 
 

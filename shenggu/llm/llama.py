@@ -16,9 +16,9 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from shenggu.config import get_settings
+from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError, ModelError
-from shenggu.lazy import once
+from shenggu.lazy import once_per
 from shenggu.llm.models import configured_gguf
 from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions, ChatResult, LanguageModelError
 
@@ -115,12 +115,21 @@ class LlamaModel:
             raise InvalidOptionError(f"language model request rejected: {exc}") from exc
 
 
-@once
-def get_language_model() -> LlamaModel:
-    """The configured model (by default the packaged Qwen2.5-Coder-1.5B-Instruct, ~1.45 GB of RAM), loaded once
-    per process."""
-    settings = get_settings()
-    return LlamaModel(configured_gguf(), threads=settings.llm_threads or settings.threads, slots=settings.llm_slots)
+def model_key(settings: Settings) -> tuple:
+    """The settings that make a different language model (file, cache, threads, slots)."""
+    return (settings.llm_model_path, settings.llm_model, settings.models_dir, llm_threads(settings), settings.llm_slots)
+
+
+def llm_threads(settings: Settings) -> int:
+    """The language model's threads: ``llm_threads``, else ``cpu_threads`` (else every core)."""
+    return settings.llm_threads or settings.threads
+
+
+@once_per(model_key)
+def get_language_model(settings: Settings) -> LlamaModel:
+    """The model the settings configure (by default the packaged Qwen2.5-Coder-1.5B-Instruct, ~1.45 GB of RAM),
+    loaded once per process."""
+    return LlamaModel(configured_gguf(settings), threads=llm_threads(settings), slots=settings.llm_slots)
 
 
 def _request(messages: Sequence[ChatMessage], options: ChatOptions) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shenggu.assets import assemble, package_dir, sha256_of
-from shenggu.config import get_settings
+from shenggu.config import Settings
 from shenggu.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -52,10 +52,9 @@ EXTRAS = {QWEN_CODER_0_5B.file_name: "llm-small"}  # the pip extra that installs
 _lock = threading.Lock()
 
 
-def configured_gguf() -> Path:
+def configured_gguf(settings: Settings) -> Path:
     """The GGUF file the settings choose: the operator's own file (``llm_model_path``), else the packaged model
-    named by ``llm_model``, assembled on first use."""
-    settings = get_settings()
+    named by ``llm_model``, assembled into ``models_dir`` on first use."""
     if settings.llm_model_path is not None:
         check_gguf_header(settings.llm_model_path)
         return settings.llm_model_path
@@ -63,7 +62,7 @@ def configured_gguf() -> Path:
     if model is None:
         choices = ", ".join(PACKAGED_MODELS)
         raise ModelError(f"unknown language model '{settings.llm_model[:40]}' (choose {choices}, or llm_model_path)")
-    return gguf_path(model)
+    return gguf_path(model, cache_dir=settings.models_dir)
 
 
 def check_gguf_header(path: Path) -> None:
@@ -77,9 +76,10 @@ def check_gguf_header(path: Path) -> None:
         raise ModelError(f"{path} is not a GGUF v{GGUF_VERSION} model file")
 
 
-def gguf_path(model: PackagedGGUF = QWEN_CODER_1_5B, cache_dir: Path | None = None) -> Path:
-    """The model's GGUF file in the cache, assembled from its part packages on first use."""
-    target = (cache_dir or get_settings().home / "models") / model.file_name
+def gguf_path(model: PackagedGGUF = QWEN_CODER_1_5B, *, cache_dir: Path) -> Path:
+    """The model's GGUF file in ``cache_dir`` (the settings' ``models_dir``), assembled from its part packages on
+    first use."""
+    target = cache_dir / model.file_name
     if _is_checked(target, model):
         return target
     with _lock:

@@ -1,1 +1,1 @@
-"""Chinese text processing: script conversion, homophones, punctuation, word LM and inverse text normalization."""
+"""Chinese text processing: script conversion, punctuation, word LM, inverse text normalization, text tools, FAQ."""

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from shenggu.errors import InvalidOptionError
-from shenggu.nlp.chinese import to_simplified
+from shenggu.text.chinese import to_simplified
 
 CONVERSIONS = {
     "s2t": "simplified → traditional",

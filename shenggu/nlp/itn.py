@@ -51,18 +51,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shenggu.text.chinese import load_jieba
+from shenggu.text.numbers_zh import ZH_BIG_UNITS, ZH_DIGIT_VALUES, ZH_NUMERALS, ZH_SMALL_UNITS, parse_zh_positional
+
 logger = logging.getLogger("shenggu.nlp.itn")
 
 # --------------------------------------------------------------------------------------------------------
 # Chinese numerals
 # --------------------------------------------------------------------------------------------------------
 
-_DIGITS = dict(zip("零〇一幺二两三四五六七八九", (0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
-_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
-_BIG_UNITS = {"万": 10**4, "亿": 10**8}
-_NUMERALS = frozenset(_DIGITS) | frozenset(_SMALL_UNITS) | frozenset(_BIG_UNITS)
-_NUMERAL_CLASS = "".join(sorted(_NUMERALS))
-_ZEROS = frozenset("零〇")
+_NUMERAL_CLASS = "".join(sorted(ZH_NUMERALS))
 _ASCII_DIGITS = frozenset("0123456789")
 # Adjacent digits read as a range ("five or six"), not as one number.
 _RANGE_PAIRS = {(a, a + 1) for a in range(1, 9)} | {(3, 5)}
@@ -71,86 +69,29 @@ _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789
 
 
 def _count_numerals(text: str) -> int:
-    return sum(ch in _NUMERALS for ch in text)
+    return sum(ch in ZH_NUMERALS for ch in text)
 
 
 def _digits(text: str) -> str | None:
     """Digits read one by one (二零二三 → 2023, 幺三八 → 138); ``None`` if any character is not a digit."""
-    if not text or any(ch not in _DIGITS or ch == "两" for ch in text):
+    if not text or any(ch not in ZH_DIGIT_VALUES or ch == "两" for ch in text):
         return None  # 两 is never used when reading digits out
-    return "".join(str(_DIGITS[ch]) for ch in text)
+    return "".join(str(ZH_DIGIT_VALUES[ch]) for ch in text)
 
 
 def _digit_string(text: str, min_len: int = 3) -> str | None:
     """A digit-by-digit number of at least ``min_len`` digits that is not a range such as 七八."""
     if len(text) < min_len:
         return None
-    if len(text) == 2 and (_DIGITS.get(text[0]), _DIGITS.get(text[1])) in _RANGE_PAIRS:
+    if len(text) == 2 and (ZH_DIGIT_VALUES.get(text[0]), ZH_DIGIT_VALUES.get(text[1])) in _RANGE_PAIRS:
         return None  # 七八年 is "seven or eight years" far more often than '78
     return _digits(text)
-
-
-def _parse_positional(text: str) -> int | None:
-    """Value of a positional integer (一千零八, 三千五, 一万二, 十五); ``None`` when malformed.
-
-    Rejects adjacent digits (五六, 九九八十一: ranges or digit strings), units out of order (十百) and a
-    trailing 零, so only readings with one clear meaning are converted.
-    """
-    if text in _ZEROS:
-        return 0
-    total = section = 0
-    digit: int | None = None
-    digit_char = ""
-    last_small = 10**4  # small units must strictly decrease within a 万-section
-    last_big: int | None = None
-    prev_unit: int | None = None  # unit just before a trailing digit: 三千五 = 3500
-    after_zero = False
-    for ch in text:
-        if ch in _ZEROS:
-            if digit is not None:
-                return None
-            after_zero = True
-        elif ch in _DIGITS and ch != "幺":  # 幺 only occurs in digit-by-digit readings
-            if digit is not None:
-                return None
-            digit, digit_char = _DIGITS[ch], ch
-        elif ch in _SMALL_UNITS:
-            unit = _SMALL_UNITS[ch]
-            if unit >= last_small:
-                return None
-            if digit is None:
-                if unit != 10 or section or total:  # only a leading 十 may omit its 一
-                    return None
-                digit = 1
-            elif unit == 10 and digit_char == "两":
-                return None  # 两十 is not Mandarin
-            section += digit * unit
-            last_small, prev_unit, digit, after_zero = unit, unit, None, False
-        elif ch in _BIG_UNITS:
-            unit = _BIG_UNITS[ch]
-            section += digit or 0
-            if section == 0 or (last_big is not None and unit >= last_big):
-                return None
-            total += section * unit
-            section, last_small, last_big, prev_unit, digit, after_zero = 0, 10**4, unit, unit, None, False
-        else:
-            return None
-    if digit is not None:
-        if after_zero or prev_unit is None or prev_unit == 10:
-            section += digit
-        elif digit_char == "两":
-            return None  # 一千两 is as likely "1000 taels" as 1200
-        else:
-            section += digit * prev_unit // 10
-    elif after_zero:
-        return None
-    return total + section
 
 
 def _format_decimal(text: str) -> str | None:
     """Integer or decimal reading (十二点五 → 12.5, 零点零五 → 0.05) as a string; ``None`` when malformed."""
     integer, sep, fraction = text.partition("点")
-    value = _parse_positional(integer)
+    value = parse_zh_positional(integer)
     if value is None:
         return None
     if not sep:
@@ -173,14 +114,14 @@ def _format_number(text: str) -> str | None:
     digits = _digit_string(text)
     if digits is not None:
         return digits
-    if len(text) > 1 and text[-1] in _BIG_UNITS and not any(ch in _BIG_UNITS for ch in text[:-1]):
+    if len(text) > 1 and text[-1] in ZH_BIG_UNITS and not any(ch in ZH_BIG_UNITS for ch in text[:-1]):
         head = _format_decimal(text[:-1])
         return None if head is None else f"{head}{text[-1]}"
     return _format_decimal(text)
 
 
 def _small_int(text: str, low: int, high: int) -> int | None:
-    value = _parse_positional(text) if text else None
+    value = parse_zh_positional(text) if text else None
     return value if value is not None and low <= value <= high else None
 
 
@@ -228,9 +169,9 @@ def _render_measure(span: _Span) -> str | None:
     quarter = _QUARTER_HOUR.match(value)
     if quarter:  # 三点一刻 = 3:15 (wetext would give "3.1刻")
         hour = _small_int(quarter.group(1), 0, 24)
-        return None if hour is None else f"{hour}:{15 * _DIGITS[quarter.group(2)]:02d}"
+        return None if hour is None else f"{hour}:{15 * ZH_DIGIT_VALUES[quarter.group(2)]:02d}"
     match = _MEASURE.match(value)
-    if not match or any(ch in _NUMERALS for ch in match.group(2)):
+    if not match or any(ch in ZH_NUMERALS for ch in match.group(2)):
         return None  # compound amounts such as 三块五, 一米八 read better as spoken
     number, unit = match.groups()
     if _count_numerals(number) < 2 and not number.startswith("负"):
@@ -252,7 +193,7 @@ def _render_year(spoken: str) -> str | None:
     digits = _digit_string(body, min_len=2)
     if digits is not None:
         return digits
-    value = _parse_positional(body)
+    value = parse_zh_positional(body)
     return str(value) if value is not None and value >= 1000 else None
 
 
@@ -280,7 +221,7 @@ def _render_minute(spoken: str) -> int | None:
     if spoken == "半":
         return 30
     if spoken.endswith("刻") and len(spoken) == 2 and spoken[0] in "一三":
-        return 15 * _DIGITS[spoken[0]]
+        return 15 * ZH_DIGIT_VALUES[spoken[0]]
     return _small_int(spoken.removesuffix("分"), 0, 59)
 
 
@@ -314,8 +255,8 @@ _RENDERERS: dict[str, Callable[[_Span], str | None]] = {
 # Context guards
 # --------------------------------------------------------------------------------------------------------
 
-_BEFORE_BLOCKERS = _NUMERALS | _ASCII_DIGITS | frozenset("几数第")
-_AFTER_BLOCKERS = frozenset(_DIGITS) | frozenset(_SMALL_UNITS) | _ASCII_DIGITS | frozenset("几")
+_BEFORE_BLOCKERS = ZH_NUMERALS | _ASCII_DIGITS | frozenset("几数第")
+_AFTER_BLOCKERS = frozenset(ZH_DIGIT_VALUES) | frozenset(ZH_SMALL_UNITS) | _ASCII_DIGITS | frozenset("几")
 _MAX_WORD_EXTENSION = 4
 
 
@@ -336,7 +277,7 @@ def _in_lexical_word(text: str, span: _Span, words: dict[str, int]) -> bool:
     for start in range(first, span.start + 1):
         for end in range(span.end, last + 1):
             extra = text[start : span.start] + text[span.end : end]
-            if extra and any(ch not in _NUMERALS for ch in extra) and words.get(text[start:end], 0) > 0:
+            if extra and any(ch not in ZH_NUMERALS for ch in extra) and words.get(text[start:end], 0) > 0:
                 return True
     return False
 
@@ -397,12 +338,10 @@ _tag_lock = threading.Lock()  # kaldifst's C++ search is not documented as threa
 
 def _load_backend() -> _Backend:
     """Import wetext (it reads all its FSTs at import, ~0.3 s) and jieba's dictionary (~0.6 s)."""
-    import jieba
     from wetext import tag
     from wetext.token_parser import TokenParser
 
-    jieba.setLogLevel(60)
-    jieba.dt.initialize()
+    jieba = load_jieba()
 
     def tag_zh(text: str) -> str:
         with _tag_lock:
@@ -463,7 +402,7 @@ def _split_long(piece: str) -> list[str]:
     """Cut a piece longer than ``_MAX_PIECE`` at non-numeral characters so no number is split."""
     parts = []
     while len(piece) > _MAX_PIECE:
-        cut = next((i for i in range(_MAX_PIECE, 0, -1) if piece[i - 1] not in _NUMERALS), _MAX_PIECE)
+        cut = next((i for i in range(_MAX_PIECE, 0, -1) if piece[i - 1] not in ZH_NUMERALS), _MAX_PIECE)
         parts.append(piece[:cut])
         piece = piece[cut:]
     return [*parts, piece]
@@ -495,7 +434,7 @@ def _convert_zh(text: str, backend: _Backend) -> str:
     text = _normalize_zero(text.translate(_FULL_WIDTH_DIGITS))
     out = []
     for piece in _SENTENCE_BREAK.split(text):
-        if not piece or _SENTENCE_BREAK.fullmatch(piece) or not any(ch in _NUMERALS for ch in piece):
+        if not piece or _SENTENCE_BREAK.fullmatch(piece) or not any(ch in ZH_NUMERALS for ch in piece):
             out.append(piece)  # nothing to convert: skip the tagger
             continue
         out.extend(_convert_untagged(_convert_piece(part, backend)) for part in _split_long(piece))
@@ -515,7 +454,7 @@ def inverse_normalize(text: str, language: str = "zh") -> str:
     if language != "zh" or not isinstance(text, str) or not text:
         return text
     try:
-        if not any(ch in _NUMERALS for ch in text):
+        if not any(ch in ZH_NUMERALS for ch in text):
             return text.translate(_FULL_WIDTH_DIGITS)  # skips loading the FSTs for number-free text
         backend = _get_backend()
         if backend is None:

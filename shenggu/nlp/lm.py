@@ -11,7 +11,8 @@ import math
 from collections.abc import Iterable
 
 from shenggu.lazy import once
-from shenggu.nlp.chinese import is_cjk
+from shenggu.text.chinese import load_jieba
+from shenggu.text.script import is_han
 
 _MAX_WORD = 6
 _HOTWORD_FREQ = 5000  # a hotword counts as a fairly common word
@@ -21,10 +22,7 @@ class WordLM:
     """Unigram word LM: ``score(text)`` is the best segmentation's log-probability (CJK characters only)."""
 
     def __init__(self) -> None:
-        import jieba
-
-        jieba.setLogLevel(60)
-        jieba.dt.initialize()
+        jieba = load_jieba()
         self.freq: dict[str, int] = jieba.dt.FREQ
         self._log_total = math.log(jieba.dt.total)
 
@@ -34,7 +32,7 @@ class WordLM:
 
     def score(self, text: str, extra: Iterable[str] = ()) -> float:
         """Log-probability of the best segmentation of the CJK characters of ``text``."""
-        chars = "".join(ch for ch in text if is_cjk(ch))
+        chars = "".join(ch for ch in text if is_han(ch))
         words = frozenset(extra)
         n = len(chars)
         best = [0.0] * (n + 1)

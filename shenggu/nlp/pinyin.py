@@ -14,15 +14,10 @@ they should be read.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
-from shenggu.errors import InvalidOptionError
-from shenggu.tts.script import HAN, load_jieba
-
-PINYIN_STYLES = ("marks", "numbers", "none")
-_HAN_RUN = re.compile(f"[{HAN}]+")
+from shenggu.text.pinyin import word_syllables
 
 
 @dataclass(frozen=True)
@@ -62,38 +57,11 @@ class PinyinResult:
         return {"style": self.style, "text": self.text, "words": [w.to_dict() for w in self.words]}
 
 
-def _style(style: str):
-    from pypinyin import Style
-
-    try:
-        return {"marks": Style.TONE, "numbers": Style.TONE3, "none": Style.NORMAL}[style]
-    except KeyError:
-        raise InvalidOptionError(f"unknown pinyin style '{style[:20]}' (choose {', '.join(PINYIN_STYLES)})") from None
-
-
-def _word_pinyin(word: str, style) -> list[str]:
-    from pypinyin import Style, lazy_pinyin
-
-    syllables: list[str] = []
-    for run in _HAN_RUN.findall(word):
-        syllables.extend(
-            lazy_pinyin(
-                run,
-                style=style,
-                v_to_u=True,
-                neutral_tone_with_five=style == Style.TONE3,
-                errors=lambda chars: list(chars),
-            )
-        )
-    return syllables
-
-
 def to_pinyin(text: str, style: str = "marks") -> PinyinResult:
     """Pinyin of each jieba word of ``text``; ``style`` is "marks" (tone marks), "numbers" (tone numbers after
     each syllable) or "none" (no tones). Raises :class:`~shenggu.errors.InvalidOptionError` for another style."""
-    pinyin_style = _style(style)
-    words = [PinyinWord(w, _word_pinyin(w, pinyin_style)) for w in load_jieba().lcut(text) if w.strip()]
+    words = [PinyinWord(w, syllables) for w, syllables in word_syllables(text, style, umlaut=True) if w.strip()]
     return PinyinResult(style, words)
 
 
-__all__ = ["PINYIN_STYLES", "PinyinResult", "PinyinWord", "to_pinyin"]
+__all__ = ["PinyinResult", "PinyinWord", "to_pinyin"]

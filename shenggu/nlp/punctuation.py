@@ -6,7 +6,7 @@ clause boundaries; question particles at a clause end mark questions.
 
 from __future__ import annotations
 
-from shenggu.nlp.chinese import is_punctuation
+from shenggu.text.script import is_punctuation
 
 _TO_FULL_WIDTH = str.maketrans({",": "，", "?": "？", "!": "！", ";": "；", ":": "：", ".": "。"})
 _SENTENCE_END = "。？！"

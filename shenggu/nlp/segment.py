@@ -4,7 +4,7 @@
     keywords(text, method="tfidf") → [Keyword("自然语言", 1.74), ...]   (or method="textrank")
 
 Text with any Chinese character is cut by jieba (the same dictionary ASR and TTS use, loaded once by
-:func:`shenggu.tts.script.load_jieba`); Latin words inside it stay whole. Text without Chinese is cut into words,
+:func:`shenggu.text.chinese.load_jieba`); Latin words inside it stay whole. Text without Chinese is cut into words,
 numbers and punctuation by a regular expression. Part-of-speech tags are jieba's (ICTCLAS-style: n noun, v verb,
 nr person, ns place, nt organization, m numeral, eng Latin word, x punctuation...); English words get ``eng``,
 numbers ``m`` and punctuation ``x`` so the tag set is the same for both languages. Whitespace is not a word.
@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
-from shenggu.tts.script import HAN, load_jieba, text_language
+from shenggu.text.chinese import load_jieba
+from shenggu.text.script import HAN_RUN, text_language
 
 SEGMENT_MODES = ("accurate", "search", "full")
 KEYWORD_METHODS = ("tfidf", "textrank")
@@ -28,7 +29,6 @@ MAX_TOP_K = 100
 _TEXTRANK_POS_ZH = ("n", "ns", "nt", "nz", "nr", "vn", "v", "eng")
 _TEXTRANK_POS_EN = ("eng",)
 
-_HAN_RUN = re.compile(f"[{HAN}]+")
 _EN_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+(?:[.,]\d+)*|[^\w\s]|_+|\w+", re.UNICODE)
 
 
@@ -131,7 +131,7 @@ def _full_tokens(text: str) -> list[Token]:
     jieba = load_jieba()
     tokens: list[Token] = []
     at = 0
-    for run in _HAN_RUN.finditer(text):
+    for run in HAN_RUN.finditer(text):
         tokens.extend(Token(t.word, t.start + at, t.end + at) for t in _english_tokens(text[at : run.start()], False))
         base, covered = run.start(), -1
         dag = jieba.dt.get_DAG(run.group(0))

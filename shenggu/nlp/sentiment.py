@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
-from shenggu.tts.script import has_han
+from shenggu.text.script import has_han
 
 POSITIVE_AT = 0.6  # score ≥ this: "positive"
 NEGATIVE_AT = 0.4  # score ≤ this: "negative"; between the two: "neutral"

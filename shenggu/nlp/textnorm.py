@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from shenggu.errors import InvalidOptionError
-from shenggu.tts.script import has_han, text_language
+from shenggu.text.script import has_han, text_language
 
 NORMALIZE_MODES = ("itn", "tn")
 LANGUAGES = ("auto", "zh", "en")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import threading
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Response
 
 from shenggu import __version__
-from shenggu.config import Settings, get_settings
+from shenggu.config import Settings
 from shenggu.logs import get_logger
 from shenggu.service.auth import DEV_TENANT
+from shenggu.service.engines import Engines
 from shenggu.service.errors import document_body_limit, install_error_handlers
-from shenggu.service.limits import RateLimiter
+from shenggu.service.limits import RateLimiter, StreamSlots
 from shenggu.service.observability import install_observability, track_queue_depth
 from shenggu.service.routers import (
     assessments,
@@ -31,11 +31,13 @@ from shenggu.service.routers import (
     text,
     translations,
 )
+from shenggu.service.schemas.meta import Health, Readiness
 from shenggu.service.storage import jobs as job_store
 from shenggu.service.storage import tenants as tenant_store
 from shenggu.service.storage.db import Database, default_url
 from shenggu.service.uploads import BodySizeLimit
 from shenggu.service.worker import WorkerPool
+from shenggu.solutions.assistant import IndexCache, Workers
 
 log = get_logger("shenggu.service")
 
@@ -52,13 +54,12 @@ def _queue_depth(db: Database) -> float:
         return float(job_store.queue_depth(session))
 
 
-def _warm_up(app: FastAPI) -> None:
+def _warm_up(app: FastAPI, engines: Engines) -> None:
     """Load the default engine and text tools in the background so the first request is not slow."""
-    from shenggu.asr.registry import get_recognizer
-    from shenggu.nlp.homophones import correct_text
+    from shenggu.asr.homophones import correct_text
 
     try:
-        get_recognizer()
+        engines.recognizer()
         correct_text("模型预热", [1.0] * 4)
         app.state.models_ready = True
         log.info("models ready")
@@ -66,9 +67,9 @@ def _warm_up(app: FastAPI) -> None:
         log.warning("model warm-up failed", error=str(exc))
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app. Job workers run while the app is served (its lifespan)."""
-    settings = settings or get_settings()
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app on ``settings`` (the engines, workers and routes all use these). Job workers run while the app
+    is served (its lifespan)."""
     db = open_database(settings)
 
     @asynccontextmanager
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=settings.asr_engine,
         )
         if settings.preload_models:
-            threading.Thread(target=_warm_up, args=(app,), name="warm-up", daemon=True).start()
+            threading.Thread(target=_warm_up, args=(app, Engines(settings)), name="warm-up", daemon=True).start()
         else:
             app.state.models_ready = True
         if settings.job_workers > 0:
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb << 20)
     workers = WorkerPool(db, settings, install_observability(app))
     track_queue_depth(app, lambda: _queue_depth(db))
-    app.state.stream_slots = stream.StreamSlots(settings.max_streams)
+    app.state.stream_slots = StreamSlots(settings.max_streams)
+    app.state.assistant_indexes, app.state.assistant_workers = IndexCache(), Workers(settings.assistant_workers)
     routers = (
         audio,
         speech,
@@ -128,14 +130,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     @app.get("/health", tags=["meta"])
-    async def health() -> dict:
+    async def health() -> Health:
         """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+        return Health(status="ok", version=__version__)
 
-    @app.get("/ready", tags=["meta"])
-    async def ready() -> JSONResponse:
-        """Readiness: models loaded and database reachable."""
+    @app.get("/ready", tags=["meta"], responses={503: {"model": Readiness, "description": "Not ready yet"}})
+    async def ready(response: Response) -> Readiness:
+        """Readiness: models loaded and database reachable (503 until both are)."""
         checks = {"models": bool(app.state.models_ready), "database": db.ping()}
-        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+        response.status_code = 200 if all(checks.values()) else 503
+        return Readiness(ready=all(checks.values()), **checks)
 
     return app

@@ -1,5 +1,5 @@
 """Per-tenant limits: requests per minute (sliding window), audio seconds per day, longest accepted recording,
-characters of speech synthesis per day."""
+characters of speech synthesis per day; and the server's limit on concurrent streams."""
 
 from __future__ import annotations
 
@@ -51,6 +51,21 @@ class RateLimiter:
                     f"rate limit of {limit} requests per minute reached", {"Retry-After": str(retry)}
                 )
             hits.append(now)
+
+
+class StreamSlots:
+    """At most ``limit`` concurrent streams per server: one more is refused instead of slowing everyone."""
+
+    def __init__(self, limit: int) -> None:
+        self._semaphore = threading.BoundedSemaphore(limit)
+
+    def acquire(self) -> bool:
+        """Take a slot if one is free."""
+        return self._semaphore.acquire(blocking=False)
+
+    def release(self) -> None:
+        """Give a slot back."""
+        self._semaphore.release()
 
 
 def seconds_to_midnight() -> int:

@@ -1,4 +1,5 @@
-"""What the WebSocket endpoints share: close codes, the protocol error, PCM frames in, errors out.
+"""What the WebSocket endpoints share: close codes, PCM frames in, errors out (the protocol error,
+``BadStreamError``, is in ``shenggu.errors``: the assistant's conversation raises it too).
 
 Used by ``/v1/audio/stream`` (streaming ASR) and ``/v1/assistant`` (the voice assistant): both take binary
 16-bit little-endian mono PCM frames at a client-chosen rate and end every fault with an ``error`` message
@@ -10,17 +11,10 @@ from __future__ import annotations
 import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
-from shenggu.errors import ShengguError
+from shenggu.errors import BadStreamError, ShengguError
 
 MAX_MESSAGE_BYTES = 1 << 20
 CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_ERROR, CLOSE_TRY_LATER = 1000, 1008, 1009, 1011, 1013
-
-
-class StreamError(ShengguError):
-    """A protocol problem on a stream (bad frame, bad parameter, idle...)."""
-
-    code = "bad_stream"
-    http_status = 400
 
 
 def sample_rate_of(websocket: WebSocket) -> int:
@@ -28,9 +22,9 @@ def sample_rate_of(websocket: WebSocket) -> int:
     try:
         sample_rate = int(websocket.query_params.get("sample_rate", "16000"))
     except ValueError:
-        raise StreamError("sample_rate must be an integer") from None
+        raise BadStreamError("sample_rate must be an integer") from None
     if not 8000 <= sample_rate <= 48000:
-        raise StreamError("sample_rate must be between 8000 and 48000")
+        raise BadStreamError("sample_rate must be between 8000 and 48000")
     return sample_rate
 
 
@@ -44,11 +38,11 @@ def resampler_to_16k(sample_rate: int):
 
 
 def pcm_samples(data: bytes, resampler) -> np.ndarray:
-    """A binary frame of PCM16 as 16 kHz float32 samples; StreamError for an oversized or odd-length frame."""
+    """A binary frame of PCM16 as 16 kHz float32 samples; BadStreamError for an oversized or odd-length frame."""
     if len(data) > MAX_MESSAGE_BYTES:
-        raise StreamError(f"audio frames must be at most {MAX_MESSAGE_BYTES >> 20} MiB")
+        raise BadStreamError(f"audio frames must be at most {MAX_MESSAGE_BYTES >> 20} MiB")
     if len(data) % 2:
-        raise StreamError("pcm_s16le frames must hold whole 16-bit samples (an even number of bytes)")
+        raise BadStreamError("pcm_s16le frames must hold whole 16-bit samples (an even number of bytes)")
     samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
     return resampler.resample_chunk(samples) if resampler is not None else samples
 

@@ -11,22 +11,21 @@ import numpy as np
 from fastapi import Form
 from sqlalchemy.orm import Session
 
-from shenggu.asr.hotwords import split_hotwords
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
-from shenggu.asr.registry import ENGINES, get_recognizer
+from shenggu.asr.registry import ENGINES
 from shenggu.asr.types import Transcript
 from shenggu.assess.registry import LANGUAGES as ASSESS_LANGUAGES
-from shenggu.assess.registry import get_assessor
 from shenggu.assess.types import Assessment
 from shenggu.audio.decode import decode_audio
 from shenggu.diarize.assign import diarize_transcript
 from shenggu.diarize.pipeline import DiarizeOptions
 from shenggu.diarize.roles import parse_roles
 from shenggu.errors import InvalidOptionError
+from shenggu.service.engines import Engines
 from shenggu.service.storage import glossaries as glossary_store
 from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import speakers as speaker_store
-from shenggu.translate.registry import get_translator
+from shenggu.text.lists import split_commas
 from shenggu.translate.transcripts import translate_transcript
 
 # OpenAI model names map to the default engine, so unmodified OpenAI clients work.
@@ -144,11 +143,11 @@ class TranscribeRequest:
     ) -> TranscribeRequest:
         """This request with the terms of the named stored hotword lists and of the tenant's default list added,
         the enrolled voices its roles name, and (when it translates) the tenant's glossary terms."""
-        words = hotword_lists.words_for(session, tenant_id, split_hotwords(lists or ""), self.hotwords)
+        words = hotword_lists.words_for(session, tenant_id, split_commas(lists or ""), self.hotwords)
         diarize = self.diarize.with_enrolled_voices(session, tenant_id) if self.diarize else None
         terms = {}
         if self.translate_to:
-            terms = glossary_store.terms_for(session, tenant_id, split_hotwords(glossary_names or ""), {})
+            terms = glossary_store.terms_for(session, tenant_id, split_commas(glossary_names or ""), {})
         return replace(self, hotwords=tuple(words), diarize=diarize, glossary=terms, tenant=str(tenant_id))
 
     def options(self) -> TranscribeOptions:
@@ -195,15 +194,20 @@ def engine_name(model: str | None) -> str | None:
 
 
 def run_transcription(
-    path: Path, request: TranscribeRequest, name: str | None, progress: Callable[[float], None] | None = None
+    path: Path,
+    request: TranscribeRequest,
+    name: str | None,
+    engines: Engines,
+    progress: Callable[[float], None] | None = None,
 ) -> Transcript:
     """Transcribe a stored file (and say who spoke when, and translate every segment, if asked)."""
-    transcript = transcribe(path, get_recognizer(request.model), request.options(), progress=progress, name=name)
+    options = request.options().batched_as(engines.settings)
+    transcript = transcribe(path, engines.recognizer(request.model), options, progress=progress, name=name)
     if request.diarize is not None:
         transcript = _diarized(path, transcript, request.diarize)
     if request.translate_to:
         transcript = translate_transcript(
-            transcript, request.translate_to, get_translator(), request.glossary, request.tenant
+            transcript, request.translate_to, engines.translator(), request.glossary, request.tenant
         )
     return transcript
 
@@ -225,20 +229,26 @@ class AssessRequest:
         return cls(language, text.strip())
 
 
-def run_assessment(path: Path, request: AssessRequest) -> Assessment:
+def run_assessment(path: Path, request: AssessRequest, engines: Engines) -> Assessment:
     """Score a stored reading."""
     samples = decode_audio(path, max_seconds=ASSESS_MAX_SECONDS)
-    return get_assessor(request.language).assess(samples, request.text)
+    return engines.assessor(request.language).assess(samples, request.text)
 
 
 def run_job(
-    task: str, path: Path, options: dict, name: str | None, results_dir: Path, progress: Callable[[float], None]
+    task: str,
+    path: Path,
+    options: dict,
+    name: str | None,
+    results_dir: Path,
+    engines: Engines,
+    progress: Callable[[float], None],
 ) -> tuple[dict, float]:
     """Run a stored job: ``(result, audio seconds)``. A court record's files go to ``results_dir``."""
     if task == "assess":
-        assessment = run_assessment(path, AssessRequest(**options["assess"]))
+        assessment = run_assessment(path, AssessRequest(**options["assess"]), engines)
         return assessment.to_dict(), assessment.duration
-    transcript = run_transcription(path, TranscribeRequest.from_json(options), name, progress)
+    transcript = run_transcription(path, TranscribeRequest.from_json(options), name, engines, progress)
     if task != "court_record":
         return transcript.to_dict(), transcript.duration
     from shenggu.solutions.court import HearingHeader, build_record, export_record

@@ -20,6 +20,7 @@ from shenggu.config import Settings
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
 from shenggu.service.callbacks import CallbackSender, DestinationPolicy, Outcome
+from shenggu.service.engines import Engines
 from shenggu.service.observability import ServiceMetrics, add_audio_seconds
 from shenggu.service.storage import jobs, usage
 from shenggu.service.storage.db import Database
@@ -74,6 +75,7 @@ class WorkerPool:
     def __init__(self, db: Database, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
         self.db, self.settings, self.metrics = db, settings, metrics
         self.destinations = DestinationPolicy.from_settings(settings)
+        self.engines = Engines(settings)
         self.instance = uuid.uuid4().hex[:8]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -131,7 +133,9 @@ class WorkerPool:
                 raise ShengguError("the stored upload is missing or damaged")
             results = job_results_dir(self.settings.data_dir, job.id)
             with upload_errors(path):  # the job's error is shown to its tenant
-                result, seconds = run_job(job.task, path, job.options, job.upload_name, results, progress)
+                result, seconds = run_job(
+                    job.task, path, job.options, job.upload_name, results, self.engines, progress
+                )
         except JobCancelled as exc:
             log.info("job stopped", job_id=job.id, reason=str(exc))
             return

@@ -33,12 +33,18 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple, cast
 
-# itn's validating numeral parser (private there, but the one place Chinese numerals are parsed): 一千零八,
-# 两, 十五 parse; ranges and idioms (五六, 九九八十一) give None.
-from shenggu.nlp.itn import _parse_positional, inverse_normalize
+from shenggu.nlp.itn import inverse_normalize
+from shenggu.text.chinese import load_jieba
+from shenggu.text.numbers_en import EN_MONTHS, en_cardinal
+from shenggu.text.numbers_en_parse import (
+    EN_NUMBER_WORD_RUN,
+    EN_SCALE_WORDS,
+    WordNumber,
+    parse_en_number,
+    read_en_numbers,
+)
+from shenggu.text.numbers_zh import parse_zh_positional
 from shenggu.translate.drugs import find_drugs
-from shenggu.tts.number_words import EN_MONTHS, en_cardinal, en_ordinal
-from shenggu.tts.script import load_jieba
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -247,7 +253,7 @@ _SMALL = rf"\d{{1,2}}|[{_CN_SMALL}]{{1,3}}"
 
 def _zh_int(text: str) -> int | None:
     """23 or 二十三 → 23; None for what is not one well-formed number (五六, 千万)."""
-    return int(text) if text.isascii() else _parse_positional(text.replace("〇", "零"))
+    return int(text) if text.isascii() else parse_zh_positional(text.replace("〇", "零"))
 
 
 # News text often spaces digits from 年/月/日 ("2021 年 7 月 16 日"): one optional space is read through.
@@ -445,136 +451,6 @@ def _extract_zh(text: str) -> list[Fact]:
 # English
 # --------------------------------------------------------------------------------------------------------
 
-_EN_CARDINALS = {en_cardinal(n): n for n in (*range(20), *range(20, 100, 10))}
-_EN_SCALE_WORDS = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_EN_ORDINALS = {en_ordinal(n).split()[-1]: n for n in (*range(1, 20), *range(20, 100, 10), 100, 1000, 10**6)}
-# "two thirds", "three quarters"; "seconds" is a unit, never a denominator
-_EN_DENOMINATORS = {f"{en_ordinal(n)}s": n for n in range(3, 11)} | {"halves": 2, "quarters": 4}
-_EN_WORDS = [*_EN_CARDINALS, *_EN_SCALE_WORDS, *_EN_ORDINALS, *_EN_DENOMINATORS, "half", "quarter", "twice", "once"]
-_EN_WORD = rf"(?:{_alternation(_EN_WORDS)})(?![a-z])"
-_EN_WORD_RUN = (
-    rf"\b(?:an?\s+(?=(?:hundred|thousand|million|billion|trillion)\b|(?:half|third|quarter|fifth|tenth)\s+of\b))?"
-    rf"{_EN_WORD}(?:(?:\s+|-)(?:and\s+)?{_EN_WORD})*"
-)
-
-
-def _word_class(value: int) -> str:
-    if value >= 1000:
-        return "scale"
-    return "hundred" if value == 100 else "tens" if value >= 20 else "unit" if 1 <= value <= 9 else "teen"
-
-
-# Which word classes may follow which inside one number: "twenty three", "two hundred and five", "five thousand".
-_FOLLOWS = {
-    None: {"unit", "teen", "tens"},
-    "unit": {"hundred", "scale"},
-    "teen": {"hundred", "scale"},
-    "tens": {"unit", "hundred", "scale"},
-    "hundred": {"unit", "teen", "tens", "scale"},
-    "scale": {"unit", "teen", "tens"},
-}
-
-
-class _WordNumber(NamedTuple):
-    value: Fraction
-    weak: bool  # spelled ordinals ("second instance" for 二审) and "half" are often not numbers in the source
-
-
-@dataclass
-class _Partial:
-    """A number being read word by word: finished thousands groups (``total``) and the group being read."""
-
-    total: int = 0
-    chunk: int = 0
-    last: str | None = None  # class of the last word; None before the first
-    top: int = 10**15  # scales must decrease: "five thousand three hundred", not "thousand million"
-
-    @property
-    def value(self) -> int:
-        return self.total + self.chunk
-
-    def accepts(self, kind: str, value: int) -> bool:
-        if kind == "scale" and value >= self.top:
-            return False
-        return kind in _FOLLOWS[self.last] and not (kind == "hundred" and self.chunk >= 100)
-
-    def add(self, kind: str, value: int) -> None:
-        if kind == "hundred":
-            self.chunk *= 100
-        elif kind == "scale":
-            self.total, self.chunk, self.top = self.total + self.chunk * value, 0, value
-        else:
-            self.chunk += value
-        self.last = kind
-
-
-# "one half", "a quarter", "one third" … "a tenth"; not "first"/"second" ("one second" is a duration)
-_EN_SINGULAR_DENOMINATORS = {"half": 2, "quarter": 4} | {en_ordinal(n): n for n in range(3, 11)}
-
-
-def _parse_words(words: list[str]) -> list[_WordNumber]:
-    """The numbers in a run of English number words: ["twenty", "three"] → [23]; ["two", "thirds"] → [2/3]."""
-    numbers: list[_WordNumber] = []
-    partial = _Partial()
-
-    def close(weak: bool = False) -> None:
-        nonlocal partial
-        if partial.last is not None:
-            numbers.append(_WordNumber(Fraction(partial.value), weak))
-        partial = _Partial()
-
-    for word in words:
-        plural = _EN_DENOMINATORS.get(word)
-        singular = _EN_SINGULAR_DENOMINATORS.get(word)
-        if word == "and":
-            if partial.last not in ("hundred", "scale"):
-                close()  # "two and three" are two numbers; "two hundred and five" is one
-        elif word in ("a", "an"):
-            close()
-            partial.chunk, partial.last = 1, "unit"
-        elif word in ("twice", "once"):
-            close()
-            numbers.append(_WordNumber(Fraction(2 if word == "twice" else 1), False))
-        elif partial.last and (plural or (singular and partial.value == 1)):
-            numbers.append(_WordNumber(Fraction(partial.value, plural or singular or 1), False))
-            partial = _Partial()
-        elif plural or word in ("half", "quarter"):
-            close()
-            if word == "half":
-                numbers.append(_WordNumber(Fraction(1, 2), True))
-        else:
-            value = next(table[word] for table in (_EN_CARDINALS, _EN_SCALE_WORDS, _EN_ORDINALS) if word in table)
-            kind = _word_class(value)
-            if not partial.accepts(kind, value):
-                close()
-                if kind not in _FOLLOWS[None]:
-                    continue  # "hundred", "million" with nothing before them
-            partial.add(kind, value)
-            if word in _EN_ORDINALS:
-                close(weak=True)
-    close()
-    return numbers
-
-
-def parse_en_number(text: str) -> Fraction | None:
-    """The value of one English number in words or digits: "twenty-three" → 23, "one hundred and five" → 105,
-    "two thirds" → 2/3, "one and a half" → 3/2, "1.2 million" → 1200000, "third" → 3; ``None`` when ``text``
-    is not exactly one number."""
-    half = re.search(r"\s+and\s+a\s+half$", text.strip(), re.IGNORECASE)
-    core = text.strip()[: half.start()] if half else text.strip()
-    digits = re.fullmatch(
-        r"(\d[\d,]{0,40}(?:\.\d{1,30})?)(?:\s*(hundred|thousand|million|billion|trillion))?", core, re.I
-    )
-    if digits:
-        value = Fraction(digits[1].replace(",", "")) * _EN_SCALE_WORDS.get((digits[2] or "").lower(), 1)
-    else:
-        numbers = _parse_words(re.split(r"[\s-]+", core.lower()))
-        if len(numbers) != 1 or not re.fullmatch(_EN_WORD_RUN, core, re.IGNORECASE):
-            return None
-        value = numbers[0].value
-    return value + Fraction(1, 2) if half else value
-
-
 _EN_UNITS = (
     (r"(?i:percentage\s+points?)", "pp"),
     (r"%|(?i:per\s?cent)", "%"),
@@ -625,12 +501,12 @@ _EN_NUMBER = re.compile(
     rf"(?:(?P<digits>(?:(?<=RMB|CNY|USD|EUR|GBP|HKD|JPY)|(?<![A-Za-z0-9_.]))"
     rf"{_DIGITS})"
     rf"(?P<ordinal>st|nd|rd|th)?(?P<scale>\s*(?i:hundred|thousand|million|billion|trillion)\b|(?:k|bn)\b)?"
-    rf"|(?P<words>(?i:{_EN_WORD_RUN})))"
+    rf"|(?P<words>(?i:{EN_NUMBER_WORD_RUN})))"
     rf"(?P<half>\s+(?i:and\s+a\s+half)\b)?"
     rf"(?P<unit>\s*-?\s*(?:{'|'.join(pattern for pattern, _ in _EN_UNITS)})(?![A-Za-z]))?"
     rf"(?P<below>\s+(?i:below\s+zero)\b)?(?![A-Za-z0-9])"
 )
-_EN_DIGIT_SCALES = {**_EN_SCALE_WORDS, "k": 1000, "bn": 10**9}
+_EN_DIGIT_SCALES = {**EN_SCALE_WORDS, "k": 1000, "bn": 10**9}
 
 
 def _en_unit(text: str) -> str:
@@ -641,9 +517,9 @@ def _en_unit(text: str) -> str:
 def _read_en_number(match: re.Match[str]) -> list[Fact] | None:
     if match["digits"]:
         scale = _EN_DIGIT_SCALES[match["scale"].strip().lower()] if match["scale"] else 1
-        numbers = [_WordNumber(Fraction(match["digits"].replace(",", "")) * scale, False)]
+        numbers = [WordNumber(Fraction(match["digits"].replace(",", "")) * scale, False)]
     else:
-        numbers = _parse_words(re.split(r"[\s-]+", match["words"].lower()))
+        numbers = read_en_numbers(re.split(r"[\s-]+", match["words"].lower()))
         if not numbers:
             return None
     if match["half"]:
@@ -793,6 +669,5 @@ __all__ = [
     "Fact",
     "extract_facts",
     "format_number",
-    "parse_en_number",
     "same_quantity",
 ]

@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from shenggu.llm.queue import get_chat_queue
+from shenggu.config import Settings
+from shenggu.llm.chat_queue import get_chat_queue
 from shenggu.llm.types import ChatMessage, ChatOptions
 from shenggu.translate.types import Direction
 
@@ -18,10 +19,11 @@ _QUOTES = {('"', '"'), ("“", "”"), ("'", "'"), ("「", "」")}
 
 
 class LlmTranslator:
-    """Drafts with the process's language model, through its fair queue. ``plain`` uses a bare "translate this"
-    prompt (the baseline the benchmark compares against)."""
+    """Drafts with the language model the settings configure, through its fair queue. ``plain`` uses a bare
+    "translate this" prompt (the baseline the benchmark compares against)."""
 
-    def __init__(self, plain: bool = False) -> None:
+    def __init__(self, settings: Settings, plain: bool = False) -> None:
+        self.settings = settings
         self.plain = plain
         self.name = "llm-plain" if plain else "llm"
 
@@ -34,7 +36,7 @@ class LlmTranslator:
         hints: Sequence[str] | None = None,
     ) -> list[str]:
         """One translation per sentence; ``hints[i]`` (with the previous draft folded into it) retries sentence i."""
-        queue = get_chat_queue()
+        queue = get_chat_queue(self.settings)
 
         def one(i: int) -> str:
             sentence, hint = sentences[i], hints[i] if hints else ""

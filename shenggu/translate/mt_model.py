@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shenggu.config import get_settings
+from shenggu.config import Settings
 from shenggu.errors import ModelError
 from shenggu.translate.types import Direction
 
@@ -69,9 +69,10 @@ def _check_metadata(path: Path, direction: Direction) -> None:
 class MtModelTranslator:
     """Drafts with a CTranslate2 model (loaded on first use, once; CTranslate2 is thread-safe)."""
 
-    def __init__(self, directory: Path, direction: Direction) -> None:
+    def __init__(self, directory: Path, direction: Direction, threads: int) -> None:
         self.layout = find_layout(directory, direction)  # fail at start-up, not on the first request
         self.direction = direction
+        self.threads = threads
         self.name = f"mt:{directory.name}"
         self._lock = threading.Lock()
         self._loaded: tuple | None = None
@@ -98,10 +99,9 @@ class MtModelTranslator:
                 import ctranslate2
                 import sentencepiece
 
-                settings = get_settings()
                 try:
                     translator = ctranslate2.Translator(
-                        str(self.layout.model_dir), device="cpu", intra_threads=settings.threads
+                        str(self.layout.model_dir), device="cpu", intra_threads=self.threads
                     )
                     spms = [
                         sentencepiece.SentencePieceProcessor(model_file=str(p))
@@ -113,8 +113,7 @@ class MtModelTranslator:
             return self._loaded
 
 
-def mt_model_dirs() -> dict[Direction, Path]:
+def mt_model_dirs(settings: Settings) -> dict[Direction, Path]:
     """The directions the settings give an MT model directory for."""
-    settings = get_settings()
     configured: dict[Direction, Path | None] = {"zh-en": settings.mt_zh_en_dir, "en-zh": settings.mt_en_zh_dir}
     return {direction: path for direction, path in configured.items() if path is not None}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from shenggu.lazy import once
+from shenggu.config import Settings
+from shenggu.lazy import once_per
+from shenggu.llm.llama import model_key
 from shenggu.translate.types import Direction, Translator
 
 
@@ -34,12 +36,15 @@ class EngineByDirection:
         return self.for_direction(direction).draft(sentences, direction, glossary, tenant, hints)
 
 
-@once
-def get_translator() -> Translator:
-    """The platform's translator (built once per process; models load on first use). A configured MT directory
-    that is missing or malformed is a ``ModelError`` naming it, raised here before any model work."""
+@once_per(lambda settings: (settings.mt_zh_en_dir, settings.mt_en_zh_dir, settings.threads, model_key(settings)))
+def get_translator(settings: Settings) -> Translator:
+    """The translator the settings configure (built once per process; models load on first use). A configured MT
+    directory that is missing or malformed is a ``ModelError`` naming it, raised here before any model work."""
     from shenggu.translate.llm_engine import LlmTranslator
     from shenggu.translate.mt_model import MtModelTranslator, mt_model_dirs
 
-    engines = {direction: MtModelTranslator(path, direction) for direction, path in mt_model_dirs().items()}
-    return EngineByDirection(LlmTranslator(), engines)
+    engines = {
+        direction: MtModelTranslator(path, direction, settings.threads)
+        for direction, path in mt_model_dirs(settings).items()
+    }
+    return EngineByDirection(LlmTranslator(settings), engines)

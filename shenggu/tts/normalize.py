@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
+from shenggu.text.numbers_en import en_digits
+from shenggu.text.numbers_zh import zh_digits
 from shenggu.tts.normalize_en import normalize_en
 from shenggu.tts.normalize_zh import normalize_zh
-from shenggu.tts.number_words import en_digits, zh_digits
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９％＋", "0123456789%+")
 _FULL_WIDTH_BETWEEN_DIGITS = re.compile(r"(?<=\d)[．：／－](?=\d)")

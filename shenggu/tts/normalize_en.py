@@ -19,16 +19,8 @@ from __future__ import annotations
 
 import re
 
-from shenggu.tts.number_words import (
-    EN_MONTHS,
-    TIMES_SIGN,
-    en_cardinal,
-    en_decimal,
-    en_digits,
-    en_ordinal,
-    en_year,
-)
-from shenggu.tts.wetext_tn import wetext_normalize
+from shenggu.text.numbers_en import EN_MONTHS, en_cardinal, en_decimal, en_digits, en_ordinal, en_year
+from shenggu.tts.wetext_tn import TIMES_SIGN, wetext_normalize
 
 # Titles are expanded only before a capitalized word (Dr. Smith); elsewhere the other table applies (Elm Dr.).
 EN_TITLES = {

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from shenggu.tts.number_words import TIMES_SIGN, zh_digits
-from shenggu.tts.wetext_tn import wetext_normalize
+from shenggu.text.numbers_zh import zh_digits
+from shenggu.tts.wetext_tn import TIMES_SIGN, wetext_normalize
 
 _ZH_PHONE = re.compile(
     r"(?<![\d.])(?:(?P<cc>\+86)[\s-]?)?(?:"

@@ -1,4 +1,4 @@
-"""Kokoro phonemes and pinyin for spoken-form text (after :func:`shenggu.tts.frontend.plan_speech`).
+"""Kokoro phonemes for spoken-form text (after :func:`shenggu.tts.frontend.plan_speech`).
 
 Phonemes (:func:`kokoro_phonemes`): Mandarin through misaki's ``ZHG2P()`` (its default, legacy version: jieba
 words → pypinyin → IPA with tone arrows, the phoneme set Kokoro v1.0 was trained on; its ``en_callable`` hook
@@ -8,7 +8,7 @@ copies Latin letters through as they are). Latin runs are therefore cut out here
 ``O``, flap ``ɾ`` → ``T``…) the way misaki's own espeak fallback does; acronyms in capitals (CEO, AI) are
 spelled with misaki's letter names. Characters outside Kokoro's vocabulary are dropped.
 
-Pinyin (:func:`pinyin`) reads polyphones by word, with the same jieba words misaki uses.
+Pinyin by the same jieba words misaki reads with is :func:`shenggu.text.pinyin.pinyin`.
 
 Everything heavy (jieba's dictionary, misaki, espeak, Kokoro's vocabulary) loads lazily, once per process,
 thread-safe.
@@ -22,38 +22,9 @@ from collections.abc import Callable
 
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
+from shenggu.text.chinese import load_jieba
+from shenggu.text.script import HAN
 from shenggu.tts.pieces import LANGUAGES, TextPiece
-from shenggu.tts.script import HAN, load_jieba
-
-_HAN_RUN = re.compile(f"[{HAN}]+")
-
-
-# --------------------------------------------------------------------------------------------------------
-# Pinyin
-# --------------------------------------------------------------------------------------------------------
-
-
-def pinyin(text: str) -> list[str]:
-    """Tone-numbered pinyin (neutral tone 5, ü as v) of each Chinese character in ``text``, other characters skipped.
-
-    Polyphones are read by word, the way misaki (so Kokoro) reads them: jieba cuts the words, pypinyin's phrase
-    dictionary reads each (银行 → yin2 hang2, 行走 → xing2 zou3, 重庆 → chong2 qing4, 长大 → zhang3 da4).
-    Written numbers are not read: normalize first (:func:`~shenggu.tts.frontend.plan_speech`).
-    """
-    from pypinyin import Style, lazy_pinyin
-
-    out: list[str] = []
-    for word in load_jieba().lcut(text):
-        for run in _HAN_RUN.findall(word):
-            out.extend(
-                lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda chars: list(chars))
-            )
-    return out
-
-
-# --------------------------------------------------------------------------------------------------------
-# Kokoro phonemes
-# --------------------------------------------------------------------------------------------------------
 
 # misaki's US-English letter names (its gold lexicon), for spelling acronyms the way Kokoro heard them.
 _LETTER_NAMES = {
@@ -190,4 +161,4 @@ def kokoro_phonemes(piece: TextPiece) -> str:
     return "".join(ch for ch in _raw_phonemes(piece.text, piece.language) if ch in vocab)
 
 
-__all__ = ["kokoro_phonemes", "pinyin"]
+__all__ = ["kokoro_phonemes"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
+from shenggu.text.numbers_en import EN_MONTHS, en_digits, en_ordinal, en_year
+from shenggu.text.numbers_zh import zh_below_100, zh_digits
 from shenggu.tts import ssml
 from shenggu.tts.normalize import normalize_clause
-from shenggu.tts.number_words import EN_MONTHS, en_digits, en_ordinal, en_year, zh_below_100, zh_digits
 
 _DATE_PATTERNS = (
     (re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"), "ymd"),

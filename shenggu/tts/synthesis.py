@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError
 from shenggu.tts.frontend import plan_speech
 from shenggu.tts.types import AudioChunk, Voice
@@ -20,8 +21,11 @@ PEAK_LIMIT = 0.95
 MAX_CHARS = 4096  # OpenAI's limit on `input`
 
 
-def synthesize(text: str, voice: str, speed: float = 1.0, sample_rate: int | None = None) -> Iterator[AudioChunk]:
-    """Speak ``text`` (plain or SSML) with ``voice``, yielding chunks as they are ready.
+def synthesize(
+    text: str, voice: str, speed: float = 1.0, sample_rate: int | None = None, *, settings: Settings
+) -> Iterator[AudioChunk]:
+    """Speak ``text`` (plain or SSML) with ``voice`` on the engines the settings configure, yielding chunks as
+    they are ready.
 
     Checks everything before the first chunk, so a bad request fails before any audio is sent."""
     chosen = get_voice(voice)
@@ -29,7 +33,7 @@ def synthesize(text: str, voice: str, speed: float = 1.0, sample_rate: int | Non
     pieces = plan_speech(text, chosen.language)
     if chosen.language == "en" and any(p.language == "zh" for p in pieces):
         raise InvalidOptionError(f"voice '{chosen.id}' reads English only; choose a Mandarin voice for Chinese text")
-    engine = engine_for(chosen)
+    engine = engine_for(chosen, settings)
     rate = sample_rate or chosen.sample_rate
     for piece in pieces:
         samples = _loudness(engine.synthesize(piece, chosen, speed * piece.rate))

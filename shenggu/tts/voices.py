@@ -1,9 +1,12 @@
-"""The voice catalogue and the engines behind it (each loaded lazily, once per process)."""
+"""The voice catalogue and the engines behind it (each loaded lazily, once per process and configuration)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError
-from shenggu.lazy import once
+from shenggu.lazy import once, once_per
 from shenggu.tts.types import Synthesizer, Voice
 
 # Mandarin tone errors in the descriptions: ../shared/MODELS.md's round trip through Whisper (zf_xiaoni, 42 %,
@@ -35,11 +38,11 @@ def get_voice(name: str) -> Voice:
     return voice
 
 
-@once
-def _kokoro() -> Synthesizer:
+@once_per(lambda *args: args)
+def _kokoro(threads: int, models_dir: Path) -> Synthesizer:
     from shenggu.tts.kokoro import KokoroSynthesizer
 
-    return KokoroSynthesizer([v.id for v in VOICES.values() if v.engine == "kokoro"])
+    return KokoroSynthesizer([v.id for v in VOICES.values() if v.engine == "kokoro"], threads, models_dir)
 
 
 @once
@@ -49,6 +52,6 @@ def _piper() -> Synthesizer:
     return PiperSynthesizer()
 
 
-def engine_for(voice: Voice) -> Synthesizer:
-    """The (shared) engine that speaks ``voice``."""
-    return _kokoro() if voice.engine == "kokoro" else _piper()
+def engine_for(voice: Voice, settings: Settings) -> Synthesizer:
+    """The (shared) engine that speaks ``voice``, with the settings' threads and model cache."""
+    return _kokoro(settings.threads, settings.models_dir) if voice.engine == "kokoro" else _piper()

@@ -20,6 +20,8 @@ from shenggu.lazy import once
 logger = logging.getLogger("shenggu.tts.frontend")
 
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+# A multiplication sign between two numbers (7×24, 3 x 4), which both normalizers read themselves (乘, "times").
+TIMES_SIGN = re.compile(r"(?<=\d)\s*[×xX*]\s*(?=\d)")
 
 
 @once

@@ -63,7 +63,7 @@ from pathlib import Path
 
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.types import LANGUAGES, EntryText, KbEntry, KnowledgeBase
-from shenggu.tts.script import text_language
+from shenggu.text.script import text_language
 
 FORMATS = ("csv", "tsv", "xlsx", "md")
 MEDIA_TYPES = {

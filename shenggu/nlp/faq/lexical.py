@@ -27,8 +27,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from shenggu.nlp.chinese import to_simplified
-from shenggu.tts.script import HAN, load_jieba
+from shenggu.text.chinese import load_jieba, to_simplified
+from shenggu.text.pinyin import syllables
+from shenggu.text.script import HAN_RUN, has_han
 
 K1 = 1.2
 B = 0.75
@@ -50,7 +51,6 @@ EN_STOPWORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
-_HAN_RUN = re.compile(f"[{HAN}]+")
 _MASK = re.compile(r"[*#]{2,}|x{3,}")  # anonymized spans in logged questions (***), not words
 
 
@@ -61,10 +61,6 @@ def normalize(text: str) -> str:
     return " ".join(_MASK.sub(" ", text).split())
 
 
-def _is_han(token: str) -> bool:
-    return _HAN_RUN.search(token) is not None
-
-
 def words(norm: str) -> list[str]:
     """The content words of a normalized text: jieba's search-mode cut for Chinese, letter/digit runs for the
     rest, without punctuation and stopwords."""
@@ -73,7 +69,7 @@ def words(norm: str) -> list[str]:
         token = token.strip()
         if not token or token in ZH_STOPWORDS or not any(c.isalnum() for c in token):
             continue
-        if _is_han(token):
+        if has_han(token):
             out.append(token)
         else:
             out.extend(w for w in _LATIN_WORD.findall(token) if w not in EN_STOPWORDS)
@@ -93,7 +89,7 @@ def content_text(norm: str) -> str:
 
 def han_runs(norm: str) -> list[str]:
     """The runs of Chinese characters of a normalized text, cut at stopwords."""
-    return _HAN_RUN.findall(content_text(norm))
+    return HAN_RUN.findall(content_text(norm))
 
 
 def _bigrams(items: Sequence[str]) -> list[str]:
@@ -104,13 +100,11 @@ def _bigrams(items: Sequence[str]) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Everything BM25 matches on: words, Chinese character bigrams and toneless pinyin bigrams."""
-    from pypinyin import lazy_pinyin
-
     norm = normalize(text)
     out = [f"w:{w}" for w in words(norm)]
     for run in han_runs(norm):
         out += [f"b:{g}" for g in _bigrams(run)]
-        out += [f"p:{g}" for g in _bigrams([s + " " for s in lazy_pinyin(run)])]
+        out += [f"p:{g}" for g in _bigrams([s + " " for s in syllables(run, "none", unreadable="run")])]
     return out
 
 

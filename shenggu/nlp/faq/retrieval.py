@@ -44,7 +44,7 @@ import numpy as np
 
 from shenggu.nlp.faq import embedder, lexical
 from shenggu.nlp.faq.types import LANGUAGES, KbEntry, KnowledgeBase
-from shenggu.tts.script import text_language
+from shenggu.text.script import text_language
 
 LEXICAL_WEIGHT = 0.2
 HUB_WEIGHT = 0.25  # half of CSLS's hub / 2

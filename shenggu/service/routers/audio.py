@@ -5,18 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from shenggu.asr.formats import render
-from shenggu.asr.registry import get_recognizer, list_engines
+from shenggu.asr.registry import list_engines
 from shenggu.asr.types import Transcript
 from shenggu.audio.decode import SAMPLE_RATE, decode_audio
 from shenggu.errors import InvalidOptionError
-from shenggu.service.audio_requests import meter_audio, run_on_upload
-from shenggu.service.auth import current_principal
+from shenggu.service.audio_requests import AudioRequest, AudioRequestDep
+from shenggu.service.deps import EnginesDep
+from shenggu.service.engines import Engines
 from shenggu.service.errors import error_responses
-from shenggu.service.storage.tenants import Principal
+from shenggu.service.schemas.audio import ModelList, Transcription, VerboseTranscription
 from shenggu.service.tasks import (
     DiarizeField,
     DiarizeRequest,
@@ -38,13 +39,21 @@ WHISPER_TRANSLATE_MAX_SECONDS = 3600.0
 router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
 ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
+# JSON for json and verbose_json, text for text, srt and vtt.
+TRANSCRIPT_RESPONSES: dict[int | str, dict] = {
+    200: {
+        "model": Transcription | VerboseTranscription,
+        "description": "The transcript in the requested response_format.",
+        "content": {media: {"schema": {"type": "string"}} for media in ("text/plain", "text/srt", "text/vtt")},
+    }
+}
 
 
-@router.post("/audio/transcriptions", response_model=None)
+@router.post("/audio/transcriptions", response_model=None, responses=TRANSCRIPT_RESPONSES)
 async def create_transcription(
-    request: Request,
+    audio: AudioRequestDep,
+    engines: EnginesDep,
     file: Annotated[UploadFile, File(description="Audio or video file.")],
-    principal: Annotated[Principal, Depends(current_principal)],
     model: Annotated[str, Form()] = "whisper-1",
     language: Annotated[LanguageField, Form()] = "auto",
     prompt: Annotated[str, Form()] = "",
@@ -65,19 +74,19 @@ async def create_transcription(
 ) -> Response:
     """Transcribe an uploaded file (multipart), answering in the requested format."""
     granularities = set(timestamp_granularities or ["segment"])
-    with request.app.state.db.session() as session:
+    with audio.database.session() as session:
         speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
         parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers, translate_to)
-        task = parsed.with_stored(session, principal.tenant_id, hotword_lists, glossaries)
-    transcript = await _run_upload(request, principal, file, task, "transcribe")
+        task = parsed.with_stored(session, audio.principal.tenant_id, hotword_lists, glossaries)
+    transcript = await _run_upload(audio, engines, file, task, "transcribe")
     return _respond(transcript, response_format, granularities, "transcribe")
 
 
-@router.post("/audio/translations", response_model=None)
+@router.post("/audio/translations", response_model=None, responses=TRANSCRIPT_RESPONSES)
 async def create_audio_translation(
-    request: Request,
+    audio: AudioRequestDep,
+    engines: EnginesDep,
     file: Annotated[UploadFile, File(description="Audio or video file (Mandarin or English speech).")],
-    principal: Annotated[Principal, Depends(current_principal)],
     model: Annotated[str, Form()] = "whisper-1",
     prompt: Annotated[str, Form()] = "",
     response_format: Annotated[ResponseFormat, Form()] = "json",
@@ -93,7 +102,7 @@ async def create_audio_translation(
     with the self-checked translator (segments keep their times; ``verbose_json`` segments carry
     ``translation_needs_review``)."""
     if translator == "whisper":
-        recognizer = get_recognizer(engine_name(model))
+        recognizer = engines.recognizer(engine_name(model))
         if not hasattr(recognizer, "translate_speech"):
             raise InvalidOptionError(f"the {recognizer.name} engine has no translate task")
 
@@ -103,13 +112,13 @@ async def create_audio_translation(
             text = " ".join(s.text for s in segments)
             return Transcript(text=text, language="en", duration=len(samples) / SAMPLE_RATE, segments=segments)
 
-        english, _ = await run_on_upload(request, principal, file, "speech_translation", whisper_translation)
-        meter_audio(request, principal, "speech_translation", english.duration)
+        english, _ = await audio.run_on_upload(file, "speech_translation", whisper_translation)
+        audio.meter("speech_translation", english.duration)
         return _respond(english, response_format, {"segment"}, "translate")
-    with request.app.state.db.session() as session:
+    with audio.database.session() as session:
         parsed = TranscribeRequest.parse(model, None, prompt, "", None, "en")
-        task = parsed.with_stored(session, principal.tenant_id, "", glossaries)
-    transcript = await _run_upload(request, principal, file, task, "speech_translation")
+        task = parsed.with_stored(session, audio.principal.tenant_id, "", glossaries)
+    transcript = await _run_upload(audio, engines, file, task, "speech_translation")
     english = replace(
         transcript,
         language="en",
@@ -120,13 +129,13 @@ async def create_audio_translation(
 
 
 async def _run_upload(
-    request: Request, principal: Principal, file: UploadFile, task: TranscribeRequest, capability: str
+    audio: AudioRequest, engines: Engines, file: UploadFile, task: TranscribeRequest, capability: str
 ) -> Transcript:
     """Recognize (and diarize / translate, as ``task`` says) an upload, with limits and metering."""
-    transcript, _ = await run_on_upload(
-        request, principal, file, capability, lambda path: run_transcription(path, task, file.filename)
+    transcript, _ = await audio.run_on_upload(
+        file, capability, lambda path: run_transcription(path, task, file.filename, engines)
     )
-    meter_audio(request, principal, capability, transcript.duration)
+    audio.meter(capability, transcript.duration)
     return transcript
 
 
@@ -178,7 +187,7 @@ def _verbose(transcript: Transcript, granularities: set[str]) -> dict:
     return body
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelList)
 async def list_models() -> dict:
     """The engines, as an OpenAI-style model list."""
     return {

@@ -7,19 +7,20 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.errors import InvalidOptionError
-from shenggu.llm.queue import get_chat_queue
 from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions
-from shenggu.service.auth import current_principal
+from shenggu.service.deps import DatabaseDep, EnginesDep, PrincipalDep, RateLimiterDep
 from shenggu.service.errors import error_responses
+from shenggu.service.schemas.chat import ChatCompletion
 from shenggu.service.storage import usage
+from shenggu.service.storage.db import Database
 from shenggu.service.storage.tenants import Principal
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"], responses=error_responses(400, 401, 422, 429, 502, 503))
@@ -88,28 +89,44 @@ def _schema(response_format: ResponseFormat | None) -> dict[str, Any] | None:
 
 @router.post(
     "/completions",
-    response_model=None,
-    responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}},
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "description": "The answer; with ``stream``, server-sent events: one ``chat.completion.chunk`` per "
+            "``data:`` line, then ``data: [DONE]``.",
+            "content": {"text/event-stream": {}},
+        }
+    },
 )
 async def create_chat_completion(
-    body: ChatRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    body: ChatRequest,
+    engines: EnginesDep,
+    database: DatabaseDep,
+    limiter: RateLimiterDep,
+    principal: PrincipalDep,
 ) -> dict | StreamingResponse:
     """Answer a conversation with the local model (OpenAI's response shape; ``stream`` for server-sent events)."""
     if body.model not in MODEL_ALIASES:
         raise InvalidOptionError(f"unknown model '{body.model[:40]}' (choose from: {', '.join(MODEL_ALIASES)})")
-    request.app.state.rate_limiter.check(principal)
+    limiter.check(principal)
     messages = [ChatMessage(m.role, m.content) for m in body.messages]
     options = body.options()
     tenant = str(principal.tenant_id)
-    queue = await run_in_threadpool(get_chat_queue)  # the first call loads the model
+    queue = await run_in_threadpool(engines.chat_queue)  # the first call loads the model
     completion_id, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
     if body.stream:
         chunks = queue.stream(tenant, messages, options)  # a full queue raises here, before any byte is sent
-        return StreamingResponse(
-            _events(chunks, request, principal, completion_id, created, body.model), media_type="text/event-stream"
-        )
+        # The first chunk is awaited before answering too, so a request the model refuses (e.g. a conversation its
+        # chat template cannot take) is a 4xx rather than a stream broken after its first event.
+        try:
+            first = await run_in_threadpool(_next, chunks)
+        except BaseException:
+            chunks.close()  # stop the request if it still runs
+            raise
+        events = _events(first, chunks, database, principal, completion_id, created, body.model)
+        return StreamingResponse(events, media_type="text/event-stream")
     result = await run_in_threadpool(queue.chat, tenant, messages, options)
-    _meter(request, principal, result.prompt_tokens + result.completion_tokens)
+    _meter(database, principal, result.prompt_tokens + result.completion_tokens)
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -130,8 +147,8 @@ async def create_chat_completion(
     }
 
 
-def _meter(request: Request, principal: Principal, tokens: int) -> None:
-    with request.app.state.db.session() as session:
+def _meter(database: Database, principal: Principal, tokens: int) -> None:
+    with database.session() as session:
         usage.record(session, principal.tenant_id, "chat", tokens=tokens)
 
 
@@ -140,8 +157,9 @@ def _next(chunks: Iterator[ChatChunk]) -> ChatChunk | None:
 
 
 async def _events(
+    first: ChatChunk | None,
     chunks: Generator[ChatChunk, None, None],
-    request: Request,
+    database: Database,
     principal: Principal,
     completion_id: str,
     created: int,
@@ -152,16 +170,17 @@ async def _events(
         body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
         return f"data: {json.dumps({**body, 'choices': [choice]}, ensure_ascii=False)}\n\n".encode()
 
-    tokens = 0
+    tokens, chunk = 0, first
     try:
         yield event({"role": "assistant"})
-        while (chunk := await run_in_threadpool(_next, chunks)) is not None:
+        while chunk is not None:
             if chunk.text:
                 yield event({"content": chunk.text})
             if chunk.finish_reason:
                 tokens = (chunk.prompt_tokens or 0) + (chunk.completion_tokens or 0)
                 yield event({}, chunk.finish_reason)
+            chunk = await run_in_threadpool(_next, chunks)
         yield b"data: [DONE]\n\n"
     finally:
         chunks.close()  # the client went away: stop generating
-        _meter(request, principal, tokens)
+        _meter(database, principal, tokens)

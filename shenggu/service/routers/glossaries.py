@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from shenggu.service.routers.named import named_items_router
+from shenggu.service.schemas.stored import Glossaries, Glossary
 from shenggu.service.storage import glossaries
 from shenggu.translate.glossary import MAX_TERMS
 
@@ -20,4 +21,6 @@ class GlossaryBody(BaseModel):
     terms: dict[str, str] = Field(max_length=MAX_TERMS, examples=[{"原告": "plaintiff", "amoxicillin": "阿莫西林"}])
 
 
-router = named_items_router("/v1/glossaries", "translation", "glossary", glossaries, GlossaryBody, "terms")
+router = named_items_router(
+    "/v1/glossaries", "translation", "glossary", glossaries, GlossaryBody, "terms", Glossary, Glossaries
+)

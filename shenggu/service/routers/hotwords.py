@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shenggu.service.routers.named import named_items_router
+from shenggu.service.schemas.stored import HotwordList, HotwordLists
 from shenggu.service.storage import hotwords
 
 
@@ -23,4 +24,6 @@ class HotwordListBody(BaseModel):
     )
 
 
-router = named_items_router("/v1/hotwords", "hotwords", "hotword list", hotwords, HotwordListBody, "words")
+router = named_items_router(
+    "/v1/hotwords", "hotwords", "hotword list", hotwords, HotwordListBody, "words", HotwordList, HotwordLists
+)

@@ -5,19 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio import probe_duration
 from shenggu.errors import InvalidOptionError
-from shenggu.service.auth import current_principal
+from shenggu.service.audio_requests import AudioRequest, AudioRequestDep
 from shenggu.service.callbacks import DestinationPolicy, check_url
+from shenggu.service.deps import DbSessionDep, PrincipalDep, SettingsDep
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_audio
+from shenggu.service.schemas.jobs import Job as JobView
+from shenggu.service.schemas.jobs import JobAccepted, Jobs
 from shenggu.service.storage import jobs
 from shenggu.service.storage.models import Job
-from shenggu.service.storage.tenants import NotFoundError, Principal
+from shenggu.service.storage.tenants import NotFoundError
 from shenggu.service.tasks import (
     AssessRequest,
     AssessTextField,
@@ -51,11 +54,10 @@ def _court_header(case_number: str, court: str, date: str, participants: str) ->
     )
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=JobAccepted)
 async def create_job(
-    request: Request,
+    audio: AudioRequestDep,
     file: Annotated[UploadFile, File(description="Audio or video file.")],
-    principal: Annotated[Principal, Depends(current_principal)],
     task: Annotated[TaskField, Form()] = "transcribe",
     model: Annotated[str, Form()] = "whisper-1",
     language: Annotated[LanguageField, Form()] = "auto",
@@ -79,7 +81,7 @@ async def create_job(
         str, Form(max_length=2000, description="court_record: role:name pairs, e.g. 审判长:张三,原告:李四.")
     ] = "",
     text: AssessTextField = "",
-) -> JSONResponse:
+) -> dict:
     """Accept a job: 202 with its id once the upload is stored durably.
 
     ``task=court_record`` produces a hearing record (庭审笔录): diarized with ``roles`` (default
@@ -87,7 +89,7 @@ async def create_job(
     ``/v1/jobs/{id}/files/{name}`` once it succeeded. ``task=assess`` scores a reading of ``text`` (``language``
     en or zh), like ``POST /v1/assessments`` for recordings too long to wait for."""
     # Checked before the upload is stored, so a refused request leaves no file behind.
-    policy = DestinationPolicy.from_settings(request.app.state.settings)
+    policy = DestinationPolicy.from_settings(audio.settings)
     callback = check_url(callback_url, policy) if callback_url else None
     court_header = _court_header(case_number, court, hearing_date, participants) if task == "court_record" else None
     if court_header is not None:
@@ -95,29 +97,31 @@ async def create_job(
     if task == "assess":
         options = {"assess": asdict(AssessRequest.parse(language, text))}
     else:
-        with request.app.state.db.session() as session:
+        with audio.database.session() as session:
             speakers = DiarizeRequest.parse(num_speakers, min_speakers, max_speakers, roles) if diarize else None
             parsed = TranscribeRequest.parse(model, language, prompt, hotwords, speakers, translate_to)
-            options = parsed.with_stored(session, principal.tenant_id, hotword_lists, glossaries).to_json()
+            options = parsed.with_stored(session, audio.principal.tenant_id, hotword_lists, glossaries).to_json()
     if court_header is not None:
         options["court"] = asdict(court_header)
-    stored = await store_upload(request, principal, file)
-    job = await enqueue(request, principal, stored, file.filename or "", task, options, callback)
-    return JSONResponse({"id": job.id, "object": "job", "status": job.status}, status_code=202)
+    stored = await store_upload(audio, file)
+    job = await enqueue(audio, stored, file.filename or "", task, options, callback)
+    return accepted(job)
 
 
-async def store_upload(request: Request, principal: Principal, file: UploadFile) -> StoredUpload:
+def accepted(job: Job) -> dict:
+    """The 202 answer of a queued job."""
+    return {"id": job.id, "object": "job", "status": job.status}
+
+
+async def store_upload(audio: AudioRequest, file: UploadFile) -> StoredUpload:
     """Check the caller's rate, then store an upload durably (before any 202 is sent)."""
-    state = request.app.state
-    state.rate_limiter.check(principal)
-    return await run_in_threadpool(
-        persist_upload, file, state.settings.data_dir / "uploads", state.settings.max_upload_mb << 20
-    )
+    audio.limiter.check(audio.principal)
+    settings = audio.settings
+    return await run_in_threadpool(persist_upload, file, settings.data_dir / "uploads", settings.max_upload_mb << 20)
 
 
 async def enqueue(
-    request: Request,
-    principal: Principal,
+    audio: AudioRequest,
     stored: StoredUpload,
     name: str,
     task: str,
@@ -125,11 +129,11 @@ async def enqueue(
     callback: str | None = None,
 ) -> Job:
     """Queue a job for a stored upload after the audio checks (quota, length); the upload is removed if refused."""
-    state = request.app.state
+    principal = audio.principal
     try:
         with upload_errors(stored.path):
             seconds = await run_in_threadpool(probe_duration, stored.path)
-        with state.db.session() as session:
+        with audio.database.session() as session:
             check_audio(session, principal, seconds)
             return jobs.create(
                 session, principal.tenant_id, task, options, str(stored.path), stored.sha256, name, callback, seconds
@@ -139,47 +143,29 @@ async def enqueue(
         raise
 
 
-@router.get("/{job_id}")
-def get_job(job_id: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+# A job's "callback" key is there only when it has a callback: the answer has the keys the view has.
+@router.get("/{job_id}", response_model=JobView, response_model_exclude_unset=True)
+def get_job(job_id: str, session: DbSessionDep, principal: PrincipalDep) -> dict:
     """A job's status, progress, and result or error."""
-    with request.app.state.db.session() as session:
-        return job_view(jobs.get(session, principal.tenant_id, job_id))
+    return job_view(jobs.get(session, principal.tenant_id, job_id))
 
 
-@router.get("")
+@router.get("", response_model=Jobs, response_model_exclude_unset=True)
 def list_jobs(
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
+    session: DbSessionDep,
+    principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict:
     """The caller's jobs, newest first."""
-    with request.app.state.db.session() as session:
-        rows, total = jobs.page(session, principal.tenant_id, limit, offset)
-        return {"object": "list", "data": [job_view(j) for j in rows], "total": total, "limit": limit, "offset": offset}
+    rows, total = jobs.page(session, principal.tenant_id, limit, offset)
+    return {"object": "list", "data": [job_view(j) for j in rows], "total": total, "limit": limit, "offset": offset}
 
 
-@router.delete("/{job_id}")
-def cancel_job(job_id: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+@router.delete("/{job_id}", response_model=JobView, response_model_exclude_unset=True)
+def cancel_job(job_id: str, session: DbSessionDep, principal: PrincipalDep) -> dict:
     """Cancel a queued or running job (finished jobs are left as they are)."""
-    with request.app.state.db.session() as session:
-        return job_view(jobs.cancel(session, principal.tenant_id, job_id))
-
-
-@router.get("/{job_id}/files/{name}")
-def get_job_file(
-    job_id: str, name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> FileResponse:
-    """A result file of a finished job (a court record's record.docx, record.pdf, record.json)."""
-    with request.app.state.db.session() as session:
-        job = jobs.get(session, principal.tenant_id, job_id)
-        files = (job.result or {}).get("files", []) if job.status == "succeeded" else []
-    if name not in files:
-        raise NotFoundError(f"job {job_id[:40]} has no file named '{name[:70]}'")
-    path = job_results_dir(request.app.state.settings.data_dir, job.id) / name
-    if not path.is_file():
-        raise NotFoundError(f"the file '{name[:70]}' of job {job_id[:40]} is gone")
-    return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"), filename=name)
+    return job_view(jobs.cancel(session, principal.tenant_id, job_id))
 
 
 _MEDIA = {
@@ -187,3 +173,24 @@ _MEDIA = {
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+_FILE_RESPONSE = {
+    200: {
+        "description": "The file.",
+        "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in _MEDIA.values()},
+    }
+}
+
+
+@router.get("/{job_id}/files/{name}", response_class=FileResponse, responses=_FILE_RESPONSE)
+def get_job_file(
+    job_id: str, name: str, session: DbSessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> FileResponse:
+    """A result file of a finished job (a court record's record.docx, record.pdf, record.json)."""
+    job = jobs.get(session, principal.tenant_id, job_id)
+    files = (job.result or {}).get("files", []) if job.status == "succeeded" else []
+    if name not in files:
+        raise NotFoundError(f"job {job_id[:40]} has no file named '{name[:70]}'")
+    path = job_results_dir(settings.data_dir, job.id) / name
+    if not path.is_file():
+        raise NotFoundError(f"the file '{name[:70]}' of job {job_id[:40]} is gone")
+    return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"), filename=name)

@@ -11,19 +11,28 @@ import copy
 from pathlib import PurePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq import files
 from shenggu.nlp.faq.types import KnowledgeBase
-from shenggu.service.auth import current_principal
+from shenggu.service.deps import DatabaseDep, DbSessionDep, PrincipalDep, RateLimiterDep, SettingsDep
 from shenggu.service.errors import error_responses
+from shenggu.service.schemas.knowledge import (
+    ActivatedVersion,
+    ImportedVersion,
+    KnowledgeBasePage,
+    KnowledgeBases,
+    KnowledgeBaseVersions,
+)
 from shenggu.service.storage import knowledge
+from shenggu.service.storage.db import Database
 from shenggu.service.storage.models import INT32_MAX, KnowledgeBaseVersion, StoredKnowledgeBase
 from shenggu.service.storage.tenants import Principal
 from shenggu.service.uploads import UploadTooLargeError
@@ -146,17 +155,16 @@ def _base_view(base: StoredKnowledgeBase, active: KnowledgeBaseVersion) -> dict:
     }
 
 
-def _limit(request: Request) -> int:
-    return min(files.MAX_FILE_BYTES, request.app.state.settings.max_upload_mb << 20)
+def _limit(settings: Settings) -> int:
+    return min(files.MAX_FILE_BYTES, settings.max_upload_mb << 20)
 
 
 def _too_large(limit: int) -> UploadTooLargeError:
     return UploadTooLargeError(f"knowledge-base file is larger than the limit of {limit / (1 << 20):g} MB")
 
 
-async def _from_upload(request: Request) -> tuple[KnowledgeBase, str, str]:
-    """The knowledge base in a multipart upload, its file name and the note."""
-    limit = _limit(request)
+async def _from_upload(request: Request, limit: int) -> tuple[KnowledgeBase, str, str]:
+    """The knowledge base in a multipart upload (at most ``limit`` bytes), its file name and the note."""
     form = await request.form(max_files=1, max_fields=10)
     try:
         upload, fmt, note = form.get("file"), form.get("format"), form.get("note") or ""
@@ -176,9 +184,10 @@ async def _from_upload(request: Request) -> tuple[KnowledgeBase, str, str]:
     return await run_in_threadpool(files.parse_kb, data, fmt, source), source, note
 
 
-async def _from_json(request: Request) -> tuple[KnowledgeBase, str, str]:
-    """The knowledge base in a JSON body ``{"entries": [...], "note": "..."}``, "json" and the note."""
-    limit, size, chunks = _limit(request), 0, []
+async def _from_json(request: Request, limit: int) -> tuple[KnowledgeBase, str, str]:
+    """The knowledge base in a JSON body ``{"entries": [...], "note": "..."}`` (at most ``limit`` bytes), "json"
+    and the note."""
+    size, chunks = 0, []
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
@@ -192,38 +201,42 @@ async def _from_json(request: Request) -> tuple[KnowledgeBase, str, str]:
     return await run_in_threadpool(files.kb_from_json, items, "entries"), "json", body.note
 
 
-def _store(request: Request, principal: Principal, name: str, kb: KnowledgeBase, source: str, note: str) -> dict:
-    with request.app.state.db.session() as session:
+def _store(database: Database, principal: Principal, name: str, kb: KnowledgeBase, source: str, note: str) -> dict:
+    with database.session() as session:
         row, previous = knowledge.create_version(session, principal.tenant_id, name, kb, source, note)
         return {"name": name, **_version_view(row), "previous_version": previous}
 
 
-@router.get("")
-def list_knowledge_bases(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+@router.get("", response_model=KnowledgeBases)
+def list_knowledge_bases(session: DbSessionDep, principal: PrincipalDep) -> dict:
     """The caller's knowledge bases, each with its active version."""
-    with request.app.state.db.session() as session:
-        return {"data": [_base_view(b, v) for b, v in knowledge.list_bases(session, principal.tenant_id)]}
+    return {"data": [_base_view(b, v) for b, v in knowledge.list_bases(session, principal.tenant_id)]}
 
 
-@router.put("/{name}", status_code=201, openapi_extra=_PUT_BODY)
+@router.put("/{name}", status_code=201, openapi_extra=_PUT_BODY, response_model=ImportedVersion)
 async def put_knowledge_base(
-    name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    name: str,
+    request: Request,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    limiter: RateLimiterDep,
+    principal: PrincipalDep,
 ) -> dict:
     """Import a new version: a file (multipart ``file``: csv, tsv, xlsx or md; ``format`` if its name has no such
     extension) or JSON ``{"entries": [...]}``. The new version becomes active; the previous one is kept."""
     knowledge.check_name(name)
-    request.app.state.rate_limiter.check(principal)
+    limiter.check(principal)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        kb, source, note = await _from_upload(request)
+        kb, source, note = await _from_upload(request, _limit(settings))
     elif content_type == "application/json" or content_type.endswith("+json"):
-        kb, source, note = await _from_json(request)
+        kb, source, note = await _from_json(request, _limit(settings))
     else:
         raise InvalidOptionError(
             "send the knowledge base as multipart/form-data (field 'file') or as application/json "
             '({"entries": [...]})'
         )
-    return await run_in_threadpool(_store, request, principal, name, kb, source, note)
+    return await run_in_threadpool(_store, database, principal, name, kb, source, note)
 
 
 def _version_with_entries(row: KnowledgeBaseVersion, name: str, active: int, limit: int, offset: int) -> dict:
@@ -243,69 +256,58 @@ OffsetQuery = Annotated[int, Query(ge=0, le=INT32_MAX, description="Entries to s
 VersionPath = Annotated[int, PathParam(ge=1, le=INT32_MAX, description="A version number.")]
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=KnowledgeBasePage)
 def get_knowledge_base(
-    name: str,
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
-    limit: LimitQuery = 100,
-    offset: OffsetQuery = 0,
+    name: str, session: DbSessionDep, principal: PrincipalDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
 ) -> dict:
     """The active version: its metadata and a page of its entries."""
-    with request.app.state.db.session() as session:
-        row = knowledge.get_active(session, principal.tenant_id, name)
-        return _version_with_entries(row, name, row.version, limit, offset)
+    row = knowledge.get_active(session, principal.tenant_id, name)
+    return _version_with_entries(row, name, row.version, limit, offset)
 
 
-@router.get("/{name}/versions")
-def list_knowledge_base_versions(
-    name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+@router.get("/{name}/versions", response_model=KnowledgeBaseVersions)
+def list_knowledge_base_versions(name: str, session: DbSessionDep, principal: PrincipalDep) -> dict:
     """Every version of a base, newest (the active one) first."""
-    with request.app.state.db.session() as session:
-        rows = knowledge.list_versions(session, principal.tenant_id, name)
-        return {"name": name, "data": [_version_view(row, rows[0].version) for row in rows]}
+    rows = knowledge.list_versions(session, principal.tenant_id, name)
+    return {"name": name, "data": [_version_view(row, rows[0].version) for row in rows]}
 
 
-@router.get("/{name}/versions/{version}")
+@router.get("/{name}/versions/{version}", response_model=KnowledgeBasePage)
 def get_knowledge_base_version(
     name: str,
     version: VersionPath,
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
+    session: DbSessionDep,
+    principal: PrincipalDep,
     limit: LimitQuery = 100,
     offset: OffsetQuery = 0,
 ) -> dict:
     """One version (active or not): its metadata and a page of its entries."""
-    with request.app.state.db.session() as session:
-        active = knowledge.get_base(session, principal.tenant_id, name).latest_version
-        row = knowledge.get_version(session, principal.tenant_id, name, version)
-        return _version_with_entries(row, name, active, limit, offset)
+    active = knowledge.get_base(session, principal.tenant_id, name).latest_version
+    row = knowledge.get_version(session, principal.tenant_id, name, version)
+    return _version_with_entries(row, name, active, limit, offset)
 
 
-@router.post("/{name}/versions/{version}/activate")
+@router.post("/{name}/versions/{version}/activate", response_model=ActivatedVersion)
 def activate_knowledge_base_version(
-    name: str, version: VersionPath, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    name: str, version: VersionPath, session: DbSessionDep, principal: PrincipalDep
 ) -> dict:
     """Make an older version active again: it is copied to a new version (the current one stays in the history).
     Activating the active version changes nothing."""
-    with request.app.state.db.session() as session:
-        row, previous = knowledge.activate(session, principal.tenant_id, name, version)
-        return {"name": name, **_version_view(row, row.version), "previous_version": previous}
+    row, previous = knowledge.activate(session, principal.tenant_id, name, version)
+    return {"name": name, **_version_view(row, row.version), "previous_version": previous}
 
 
 @router.get("/{name}/export", response_class=Response, responses=_FILE_RESPONSE)
 def export_knowledge_base(
     name: str,
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
+    session: DbSessionDep,
+    principal: PrincipalDep,
     format: Annotated[FormatField, Query(description="csv, tsv, xlsx or md.")] = "csv",
     version: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Default: the active version.")] = None,
 ) -> Response:
     """Download a version (default the active one) as a file that imports back to the same entries."""
-    with request.app.state.db.session() as session:
-        row = knowledge.get_version(session, principal.tenant_id, name, version)
-        kb, number = knowledge.entries_of(row), row.version
+    row = knowledge.get_version(session, principal.tenant_id, name, version)
+    kb, number = knowledge.entries_of(row), row.version
     return Response(
         files.dump_kb(kb, format),
         media_type=files.MEDIA_TYPES[format],
@@ -314,10 +316,7 @@ def export_knowledge_base(
 
 
 @router.delete("/{name}", status_code=204)
-def delete_knowledge_base(
-    name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> Response:
+def delete_knowledge_base(name: str, session: DbSessionDep, principal: PrincipalDep) -> Response:
     """Remove a base and all its versions."""
-    with request.app.state.db.session() as session:
-        knowledge.delete_base(session, principal.tenant_id, name)
+    knowledge.delete_base(session, principal.tenant_id, name)
     return Response(status_code=204)

@@ -5,45 +5,47 @@ reads it from the evaluated annotation.
 """
 
 from types import ModuleType
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from shenggu.service.auth import current_principal
+from shenggu.service.deps import DbSessionDep, PrincipalDep
 from shenggu.service.errors import error_responses
-from shenggu.service.storage.tenants import Principal
-
-Caller = Annotated[Principal, Depends(current_principal)]
 
 
-def named_items_router(prefix: str, tag: str, kind: str, store: ModuleType, body: type[BaseModel], field: str):
+def named_items_router(
+    prefix: str,
+    tag: str,
+    kind: str,
+    store: ModuleType,
+    body: type[BaseModel],
+    field: str,
+    item: type[BaseModel],
+    items: type[BaseModel],
+) -> APIRouter:
     """Routes under ``prefix`` for ``store`` (a module with ``list_all``, ``put``, ``get``, ``delete``), whose rows
-    hold their content in ``field``, written with a ``body`` that has the same field."""
+    hold their content in ``field``, written with a ``body`` that has the same field, answered as ``item`` (one)
+    and ``items`` (the list)."""
     router = APIRouter(prefix=prefix, tags=[tag], responses=error_responses(400, 401, 404, 422))
 
     def view(row) -> dict:
         return {"name": row.name, field: getattr(row, field), "updated_at": row.updated_at.isoformat()}
 
-    @router.get("", summary=f"The caller's {kind}s")
-    def list_items(request: Request, principal: Caller) -> dict:
-        with request.app.state.db.session() as session:
-            return {"data": [view(row) for row in store.list_all(session, principal.tenant_id)]}
+    @router.get("", summary=f"The caller's {kind}s", response_model=items)
+    def list_items(session: DbSessionDep, principal: PrincipalDep) -> dict:
+        return {"data": [view(row) for row in store.list_all(session, principal.tenant_id)]}
 
-    @router.put("/{name}", summary=f"Create or replace a {kind}")
-    def put_item(name: str, content: body, request: Request, principal: Caller) -> dict:  # type: ignore[valid-type]
-        with request.app.state.db.session() as session:
-            return view(store.put(session, principal.tenant_id, name, getattr(content, field)))
+    @router.put("/{name}", summary=f"Create or replace a {kind}", response_model=item)
+    def put_item(name: str, content: body, session: DbSessionDep, principal: PrincipalDep) -> dict:  # type: ignore[valid-type]
+        return view(store.put(session, principal.tenant_id, name, getattr(content, field)))
 
-    @router.get("/{name}", summary=f"One {kind}")
-    def get_item(name: str, request: Request, principal: Caller) -> dict:
-        with request.app.state.db.session() as session:
-            return view(store.get(session, principal.tenant_id, name))
+    @router.get("/{name}", summary=f"One {kind}", response_model=item)
+    def get_item(name: str, session: DbSessionDep, principal: PrincipalDep) -> dict:
+        return view(store.get(session, principal.tenant_id, name))
 
     @router.delete("/{name}", status_code=204, summary=f"Remove a {kind}")
-    def delete_item(name: str, request: Request, principal: Caller) -> Response:
-        with request.app.state.db.session() as session:
-            store.delete(session, principal.tenant_id, name)
+    def delete_item(name: str, session: DbSessionDep, principal: PrincipalDep) -> Response:
+        store.delete(session, principal.tenant_id, name)
         return Response(status_code=204)
 
     return router

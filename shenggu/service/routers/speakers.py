@@ -7,21 +7,21 @@ the voiceprint (weighted by speech time), which makes it more robust.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from shenggu.audio.decode import decode_audio
-from shenggu.diarize.registry import get_speaker_encoder
+from shenggu.diarize.types import SpeakerEncoder
 from shenggu.diarize.voiceprint import VERIFY_THRESHOLD, Voiceprint, verify, voiceprint
-from shenggu.service.audio_requests import meter_audio, run_on_upload
-from shenggu.service.auth import current_principal
+from shenggu.service.audio_requests import AudioRequest, AudioRequestDep
+from shenggu.service.deps import DatabaseDep, DbSessionDep, EnginesDep, PrincipalDep
 from shenggu.service.errors import error_responses
+from shenggu.service.schemas.speakers import EnrolledSpeaker, EnrolledSpeakers, Verification
 from shenggu.service.storage import speakers
 from shenggu.service.storage.models import Speaker
-from shenggu.service.storage.tenants import Principal
 
 router = APIRouter(
     prefix="/v1/speakers", tags=["speakers"], responses=error_responses(400, 401, 404, 413, 415, 422, 429)
@@ -39,60 +39,61 @@ def _view(row: Speaker) -> dict:
     }
 
 
-async def _clip_voiceprint(request: Request, principal: Principal, file: UploadFile) -> tuple[Voiceprint, float]:
+async def _clip_voiceprint(
+    audio: AudioRequest, file: UploadFile, encoder: Callable[[], SpeakerEncoder]
+) -> tuple[Voiceprint, float]:
     """The voiceprint of an uploaded clip (limits and metering as for any audio), and its duration."""
-    print_, seconds = await run_on_upload(request, principal, file, "speaker", _voiceprint_of_file)
-    meter_audio(request, principal, "speaker", seconds)
+    print_, seconds = await audio.run_on_upload(file, "speaker", lambda path: _voiceprint_of_file(path, encoder))
+    audio.meter("speaker", seconds)
     return print_, seconds
 
 
-def _voiceprint_of_file(path: Path) -> Voiceprint:
-    return voiceprint(decode_audio(path, max_seconds=MAX_CLIP_SECONDS), get_speaker_encoder())
+def _voiceprint_of_file(path: Path, encoder: Callable[[], SpeakerEncoder]) -> Voiceprint:
+    return voiceprint(decode_audio(path, max_seconds=MAX_CLIP_SECONDS), encoder())
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=EnrolledSpeaker)
 async def enroll_speaker(
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
+    audio: AudioRequestDep,
+    engines: EnginesDep,
+    database: DatabaseDep,
+    principal: PrincipalDep,
     name: Annotated[str, Form(description="The voice's name, e.g. 张法官 or judge.", max_length=64)],
     file: Annotated[UploadFile, File(description="A clip of this speaker alone (at least 1 s of speech).")],
-) -> JSONResponse:
+) -> dict:
     """Enroll a voice (or add a clip to an enrolled one)."""
     speakers.check_name(name)
-    print_, _ = await _clip_voiceprint(request, principal, file)
-    with request.app.state.db.session() as session:
-        return JSONResponse(_view(speakers.enroll(session, principal.tenant_id, name, print_)), status_code=201)
+    print_, _ = await _clip_voiceprint(audio, file, engines.speaker_encoder)
+    with database.session() as session:
+        return _view(speakers.enroll(session, principal.tenant_id, name, print_))
 
 
-@router.get("")
-def list_speakers(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+@router.get("", response_model=EnrolledSpeakers)
+def list_speakers(session: DbSessionDep, principal: PrincipalDep) -> dict:
     """The caller's enrolled voices."""
-    with request.app.state.db.session() as session:
-        return {"data": [_view(row) for row in speakers.list_all(session, principal.tenant_id)]}
+    return {"data": [_view(row) for row in speakers.list_all(session, principal.tenant_id)]}
 
 
-@router.get("/{name}")
-def get_speaker(name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+@router.get("/{name}", response_model=EnrolledSpeaker)
+def get_speaker(name: str, session: DbSessionDep, principal: PrincipalDep) -> dict:
     """One enrolled voice."""
-    with request.app.state.db.session() as session:
-        return _view(speakers.get(session, principal.tenant_id, name))
+    return _view(speakers.get(session, principal.tenant_id, name))
 
 
 @router.delete("/{name}", status_code=204)
-def delete_speaker(
-    name: str, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> Response:
+def delete_speaker(name: str, session: DbSessionDep, principal: PrincipalDep) -> Response:
     """Remove an enrolled voice."""
-    with request.app.state.db.session() as session:
-        speakers.delete(session, principal.tenant_id, name)
+    speakers.delete(session, principal.tenant_id, name)
     return Response(status_code=204)
 
 
-@router.post("/{name}/verify")
+@router.post("/{name}/verify", response_model=Verification)
 async def verify_speaker(
     name: str,
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
+    audio: AudioRequestDep,
+    engines: EnginesDep,
+    database: DatabaseDep,
+    principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="A clip to compare with the enrolled voice.")],
     threshold: Annotated[
         float, Form(ge=-1.0, le=1.0, description="Stricter or looser than the calibrated default.")
@@ -101,8 +102,8 @@ async def verify_speaker(
     """Is this clip the enrolled speaker? ``score`` is the cosine similarity of the voices; ``match`` is
     ``score >= threshold`` (default: the equal-error-rate point measured on real recordings, 0.64; raise it
     where a false accept costs more than a false reject)."""
-    with request.app.state.db.session() as session:
+    with database.session() as session:
         enrolled = speakers.voiceprint_of(speakers.get(session, principal.tenant_id, name))
-    print_, _ = await _clip_voiceprint(request, principal, file)
+    print_, _ = await _clip_voiceprint(audio, file, engines.speaker_encoder)
     result = verify(enrolled, print_.embedding, threshold)
     return {"name": name, "score": result.score, "threshold": result.threshold, "match": result.match}

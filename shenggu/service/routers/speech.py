@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio.encode import MEDIA_TYPES, StreamingEncoder
 from shenggu.errors import InvalidOptionError
-from shenggu.service.auth import current_principal
+from shenggu.service.deps import DatabaseDep, EnginesDep, PrincipalDep, RateLimiterDep
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_characters
 from shenggu.service.observability import add_audio_seconds
+from shenggu.service.schemas.audio import VoiceList
 from shenggu.service.storage import usage
-from shenggu.service.storage.tenants import Principal
-from shenggu.tts.synthesis import MAX_CHARS, AudioChunk, output_rate, synthesize
+from shenggu.tts.synthesis import MAX_CHARS, AudioChunk, output_rate
 from shenggu.tts.voices import VOICES
 
 router = APIRouter(prefix="/v1/audio", tags=["speech"], responses=error_responses(400, 401, 422, 429))
@@ -40,8 +40,8 @@ class SpeechRequest(BaseModel):
     sample_rate: int | None = Field(None, ge=8000, le=48000)
 
 
-@router.get("/voices")
-def list_voices(_: Annotated[Principal, Depends(current_principal)]) -> dict:
+@router.get("/voices", response_model=VoiceList)
+def list_voices(_: PrincipalDep) -> dict:
     """The voices, with language, gender, engine and native sample rate."""
     return {"data": [voice.to_dict() for voice in VOICES.values()]}
 
@@ -50,27 +50,31 @@ def list_voices(_: Annotated[Principal, Depends(current_principal)]) -> dict:
     "/speech", response_class=StreamingResponse, responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}}
 )
 async def create_speech(
-    body: SpeechRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    body: SpeechRequest,
+    request: Request,
+    engines: EnginesDep,
+    database: DatabaseDep,
+    limiter: RateLimiterDep,
+    principal: PrincipalDep,
 ) -> StreamingResponse:
     """Synthesize speech, streamed as it is produced (chunked transfer). Metered by characters (the daily quota's
     unit) and by the seconds of audio sent."""
     if body.model not in SPEECH_MODELS:
         raise InvalidOptionError(f"unknown model '{body.model[:40]}' (choose from: {', '.join(SPEECH_MODELS)})")
-    state = request.app.state
-    state.rate_limiter.check(principal)
+    limiter.check(principal)
     characters = len(body.input)
-    with state.db.session() as session:
+    with database.session() as session:
         check_characters(session, principal, characters)
-    chunks = synthesize(body.input, body.voice, body.speed, body.sample_rate)
+    chunks = engines.speak(body.input, body.voice, body.speed, body.sample_rate)
     # The first piece is made before answering, so bad input is a 4xx rather than a broken stream.
     first = await run_in_threadpool(_next, chunks)
     if first is None:
         raise InvalidOptionError("input has nothing to say (no speakable text)")
-    with state.db.session() as session:
+    with database.session() as session:
         usage.record(session, principal.tenant_id, "speech", characters=characters)
 
     def meter(seconds: float) -> None:  # the request itself was counted above, with its characters
-        with state.db.session() as session:
+        with database.session() as session:
             usage.record(session, principal.tenant_id, "speech", seconds, requests=0)
         add_audio_seconds(request, "speech", seconds)
 

@@ -8,51 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from shenggu.asr.hotwords import split_hotwords
-from shenggu.asr.registry import get_recognizer
 from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
-from shenggu.errors import ShengguError
+from shenggu.errors import BadStreamError, ShengguError
 from shenggu.logs import get_logger
 from shenggu.service.auth import authenticate_key
+from shenggu.service.deps import DatabaseDep, EnginesDep, SettingsDep, StreamSlotsDep
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.sockets import CLOSE_ERROR as _CLOSE_ERROR
 from shenggu.service.sockets import CLOSE_POLICY as _CLOSE_POLICY
 from shenggu.service.sockets import CLOSE_TRY_LATER as _CLOSE_TRY_LATER
-from shenggu.service.sockets import StreamError, pcm_samples, refuse, sample_rate_of
 from shenggu.service.sockets import fail as _fail
+from shenggu.service.sockets import pcm_samples, refuse, sample_rate_of
 from shenggu.service.sockets import resampler_to_16k as _resampler
 from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import usage
+from shenggu.text.lists import split_commas
 
 router = APIRouter(tags=["stream"])
 log = get_logger("shenggu.stream")
 
 
-class StreamSlots:
-    """At most ``limit`` concurrent streams per server: one more is refused instead of slowing everyone."""
-
-    def __init__(self, limit: int) -> None:
-        self._semaphore = threading.BoundedSemaphore(limit)
-
-    def acquire(self) -> bool:
-        """Take a slot if one is free."""
-        return self._semaphore.acquire(blocking=False)
-
-    def release(self) -> None:
-        """Give a slot back."""
-        self._semaphore.release()
-
-
 def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
     params = websocket.query_params
     if params.get("format", "pcm_s16le") != "pcm_s16le":
-        raise StreamError("format must be pcm_s16le (raw 16-bit little-endian mono PCM)")
+        raise BadStreamError("format must be pcm_s16le (raw 16-bit little-endian mono PCM)")
     sample_rate = sample_rate_of(websocket)
     hotwords = hotword_lists.clean_words(params.get("hotwords", ""))
     raw_silence = params.get("end_silence_ms", "")
@@ -81,28 +65,29 @@ async def _send_event(websocket: WebSocket, event: Partial | Final) -> None:
 
 
 @router.websocket("/v1/audio/stream")
-async def stream(websocket: WebSocket) -> None:
+async def stream(
+    websocket: WebSocket, settings: SettingsDep, database: DatabaseDep, slots: StreamSlotsDep, engines: EnginesDep
+) -> None:
     """Recognize a live audio stream (see the module docstring and the README for the protocol)."""
     await websocket.accept()
-    state = websocket.app.state
     try:
         principal = await run_in_threadpool(authenticate_key, websocket)
         options, sample_rate = _options(websocket)
-        with state.db.session() as session:
+        with database.session() as session:
             check_audio(session, principal, 1.0)
-            lists = split_hotwords(websocket.query_params.get("hotword_lists", ""))
+            lists = split_commas(websocket.query_params.get("hotword_lists", ""))
             options.hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, options.hotwords)
     except ShengguError as exc:
         await refuse(websocket, exc)
         return
-    if not state.stream_slots.acquire():
+    if not slots.acquire():
         await _fail(websocket, "too_many_streams", "the server is at its stream limit; retry later", _CLOSE_TRY_LATER)
         return
     session_audio = 0.0
     try:
-        recognizer = await run_in_threadpool(get_recognizer)
+        recognizer = await run_in_threadpool(engines.recognizer)
         session = StreamingSession(recognizer, options)
-        session_audio = await _serve(websocket, session, _resampler(sample_rate), state.settings.stream_idle_seconds)
+        session_audio = await _serve(websocket, session, _resampler(sample_rate), settings.stream_idle_seconds)
     except ShengguError as exc:
         await _fail(websocket, exc.code, exc.message, _CLOSE_POLICY)
     except WebSocketDisconnect:
@@ -111,9 +96,9 @@ async def stream(websocket: WebSocket) -> None:
         log.exception("stream failed")
         await _fail(websocket, "internal_error", "internal error; the server log has details", _CLOSE_ERROR)
     finally:
-        state.stream_slots.release()
+        slots.release()
         if session_audio:
-            with state.db.session() as db_session:
+            with database.session() as db_session:
                 usage.record(db_session, principal.tenant_id, "stream", session_audio)
             add_audio_seconds(websocket, "stream", session_audio)
 
@@ -124,7 +109,7 @@ async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idl
         try:
             message = await asyncio.wait_for(websocket.receive(), timeout=idle_seconds)
         except TimeoutError:
-            raise StreamError(f"no data for {idle_seconds:.0f} s; closing the idle stream") from None
+            raise BadStreamError(f"no data for {idle_seconds:.0f} s; closing the idle stream") from None
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         data, text = message.get("bytes"), message.get("text")
@@ -134,9 +119,9 @@ async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idl
             try:
                 command = json.loads(text)
             except json.JSONDecodeError:
-                raise StreamError('text messages must be JSON, e.g. {"type": "end"}') from None
+                raise BadStreamError('text messages must be JSON, e.g. {"type": "end"}') from None
             if not isinstance(command, dict) or command.get("type") != "end":
-                raise StreamError('the only text message is {"type": "end"}')
+                raise BadStreamError('the only text message is {"type": "end"}')
             for event in await run_in_threadpool(session.finish):
                 await _send_event(websocket, event)
             await websocket.send_json({"type": "done"})

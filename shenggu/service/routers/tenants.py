@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from shenggu.service.auth import admin_principal, current_principal
+from shenggu.service.deps import AdminDep, DbSessionDep, PrincipalDep
 from shenggu.service.errors import error_responses
+from shenggu.service.schemas.tenants import CreatedKey, Keys, RevokedKey, Usage
 from shenggu.service.storage import tenants, usage
 from shenggu.service.storage.models import INT32_MAX
-from shenggu.service.storage.tenants import Principal
 
 router = APIRouter(prefix="/v1", tags=["tenants"], responses=error_responses(400, 401, 403, 404, 422))
 
 
-@router.get("/usage")
+@router.get("/usage", response_model=Usage)
 def get_usage(
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    session: DbSessionDep, principal: PrincipalDep, days: Annotated[int, Query(ge=1, le=366)] = 30
 ) -> dict:
     """The caller's metered use per capability and day."""
-    with request.app.state.db.session() as session:
-        rows = usage.report(session, principal.tenant_id, days)
-        used_today = usage.audio_seconds_today(session, principal.tenant_id)
+    rows = usage.report(session, principal.tenant_id, days)
+    used_today = usage.audio_seconds_today(session, principal.tenant_id)
     return {
         "tenant": principal.tenant_name,
         "limits": {
@@ -52,35 +49,32 @@ class KeyRequest(BaseModel):
     quota_characters_per_day: int | None = Field(None, ge=0, le=INT32_MAX)
 
 
-@router.post("/admin/keys", status_code=201)
-def create_key(body: KeyRequest, request: Request, _: Annotated[Principal, Depends(admin_principal)]) -> dict:
+@router.post("/admin/keys", status_code=201, response_model=CreatedKey)
+def create_key(body: KeyRequest, session: DbSessionDep, _: AdminDep) -> dict:
     """Create a tenant (if new) and a key for it; the key is in the response once and never again."""
-    with request.app.state.db.session() as session:
-        tenant = tenants.get_or_create_tenant(
-            session,
-            body.tenant,
-            body.quota_seconds_per_day,
-            body.rate_per_minute,
-            body.max_audio_seconds,
-            body.quota_characters_per_day,
-        )
-        row, plaintext = tenants.create_key(session, tenant, body.admin)
-        return {"id": row.id, "tenant": tenant.name, "admin": row.admin, "key": plaintext}
+    tenant = tenants.get_or_create_tenant(
+        session,
+        body.tenant,
+        body.quota_seconds_per_day,
+        body.rate_per_minute,
+        body.max_audio_seconds,
+        body.quota_characters_per_day,
+    )
+    row, plaintext = tenants.create_key(session, tenant, body.admin)
+    return {"id": row.id, "tenant": tenant.name, "admin": row.admin, "key": plaintext}
 
 
-@router.get("/admin/keys")
-def list_keys(request: Request, _: Annotated[Principal, Depends(admin_principal)]) -> dict:
+@router.get("/admin/keys", response_model=Keys)
+def list_keys(session: DbSessionDep, _: AdminDep) -> dict:
     """Every key (never the key itself)."""
-    with request.app.state.db.session() as session:
-        return {"data": [key_view(k, t) for k, t in tenants.list_keys(session)]}
+    return {"data": [key_view(k, t) for k, t in tenants.list_keys(session)]}
 
 
-@router.delete("/admin/keys/{key_id}")
-def revoke_key(key_id: str, request: Request, _: Annotated[Principal, Depends(admin_principal)]) -> dict:
+@router.delete("/admin/keys/{key_id}", response_model=RevokedKey)
+def revoke_key(key_id: str, session: DbSessionDep, _: AdminDep) -> dict:
     """Revoke a key."""
-    with request.app.state.db.session() as session:
-        row = tenants.revoke_key(session, key_id)
-        return {"id": row.id, "revoked": True}
+    row = tenants.revoke_key(session, key_id)
+    return {"id": row.id, "revoked": True}
 
 
 def key_view(key, tenant) -> dict:

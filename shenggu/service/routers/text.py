@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from shenggu.nlp import mask as mask_module
 from shenggu.nlp.segment import MAX_TOP_K
-from shenggu.service.auth import current_principal
+from shenggu.service.deps import DbSessionDep, PrincipalDep, RateLimiterDep
 from shenggu.service.errors import error_responses
 from shenggu.service.fields import ReadableText
+from shenggu.service.schemas.text import Converted, Keywords, Masked, Normalized, Pinyin, Segmentation, Sentiment
 from shenggu.service.storage import usage
-from shenggu.service.storage.tenants import Principal
 
 MAX_TEXT_CHARS = 20_000
 
@@ -92,31 +92,34 @@ class MaskRequest(TextBody):
     )
 
 
-def _run(request: Request, principal: Principal, text: str, work: Callable[[], dict]) -> dict:
-    """Count the request against the rate limit, do the work, meter the characters."""
-    state = request.app.state
-    state.rate_limiter.check(principal)
-    result = work()
-    with state.db.session() as session:
-        usage.record(session, principal.tenant_id, "text", characters=len(text))
-    return result
+class TextRequest:
+    """A text tool's request: counted against the caller's rate limit, its characters metered once done."""
+
+    def __init__(self, limiter: RateLimiterDep, session: DbSessionDep, principal: PrincipalDep) -> None:
+        self.limiter, self.session, self.principal = limiter, session, principal
+
+    def run(self, text: str, work: Callable[[], dict]) -> dict:
+        """Count the request against the rate limit, do the work, meter the characters."""
+        self.limiter.check(self.principal)
+        result = work()
+        usage.record(self.session, self.principal.tenant_id, "text", characters=len(text))
+        return result
 
 
-@router.post("/segment")
-def segment_text(
-    body: SegmentRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+TextRequestDep = Annotated[TextRequest, Depends()]
+
+
+@router.post("/segment", response_model=Segmentation, response_model_exclude_unset=True)
+def segment_text(body: SegmentRequest, request: TextRequestDep) -> dict:
     """Cut text into words (jieba for Mandarin, a word tokenizer for English), with offsets and optional
     part-of-speech tags: ``{"language", "words": [{"word", "start", "end", "pos"?}]}``."""
     from shenggu.nlp.segment import segment
 
-    return _run(request, principal, body.text, lambda: segment(body.text, body.pos, body.mode).to_dict())
+    return request.run(body.text, lambda: segment(body.text, body.pos, body.mode).to_dict())
 
 
-@router.post("/keywords")
-def extract_keywords(
-    body: KeywordsRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+@router.post("/keywords", response_model=Keywords)
+def extract_keywords(body: KeywordsRequest, request: TextRequestDep) -> dict:
     """The most characteristic words of the text, best first, with weights (jieba's TF-IDF or TextRank):
     ``{"method", "keywords": [{"word", "weight"}]}``."""
     from shenggu.nlp.segment import keywords
@@ -125,47 +128,39 @@ def extract_keywords(
         found = keywords(body.text, body.top_k, body.method)
         return {"method": body.method, "keywords": [k.to_dict() for k in found]}
 
-    return _run(request, principal, body.text, work)
+    return request.run(body.text, work)
 
 
-@router.post("/normalize")
-def normalize_text(
-    body: NormalizeRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+@router.post("/normalize", response_model=Normalized)
+def normalize_text(body: NormalizeRequest, request: TextRequestDep) -> dict:
     """Inverse text normalization (``itn``: 二零二三年三月五日 → 2023年3月5日; Mandarin only, other text comes
     back unchanged), the code ASR transcripts go through; or text normalization (``tn``: 2023年 → 二零二三年,
     $12.50 → twelve dollars and fifty cents), the code TTS reads with."""
     from shenggu.nlp.textnorm import normalize
 
-    return _run(request, principal, body.text, lambda: normalize(body.text, body.mode, body.language).to_dict())
+    return request.run(body.text, lambda: normalize(body.text, body.mode, body.language).to_dict())
 
 
-@router.post("/pinyin")
-def text_pinyin(
-    body: PinyinRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+@router.post("/pinyin", response_model=Pinyin)
+def text_pinyin(body: PinyinRequest, request: TextRequestDep) -> dict:
     """Pinyin of Chinese text, polyphones read by word (银行 yín háng, 行走 xíng zǒu); other characters kept:
     ``{"style", "text", "words": [{"word", "pinyin": [...]}]}``."""
     from shenggu.nlp.pinyin import to_pinyin
 
-    return _run(request, principal, body.text, lambda: to_pinyin(body.text, body.style).to_dict())
+    return request.run(body.text, lambda: to_pinyin(body.text, body.style).to_dict())
 
 
-@router.post("/convert")
-def convert_text(
-    body: ConvertRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+@router.post("/convert", response_model=Converted)
+def convert_text(body: ConvertRequest, request: TextRequestDep) -> dict:
     """Simplified ↔ traditional Chinese with OpenCC (s2t, t2s, Taiwan and Hong Kong variants; s2twp/tw2sp also
     convert words such as 软件 ↔ 軟體)."""
     from shenggu.nlp.convert import convert
 
-    return _run(request, principal, body.text, lambda: convert(body.text, body.conversion).to_dict())
+    return request.run(body.text, lambda: convert(body.text, body.conversion).to_dict())
 
 
-@router.post("/sentiment")
-def text_sentiment(
-    body: SentimentRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> dict:
+@router.post("/sentiment", response_model=Sentiment)
+def text_sentiment(body: SentimentRequest, request: TextRequestDep) -> dict:
     """Sentiment of Chinese text: ``score`` is P(positive) in [0, 1], per sentence and for the whole text
     (length-weighted mean); ``label`` positive (≥ 0.6), negative (≤ 0.4) or neutral.
 
@@ -175,19 +170,17 @@ def text_sentiment(
     decide. Text without Chinese characters (English) is refused with 400."""
     from shenggu.nlp.sentiment import sentiment
 
-    return _run(request, principal, body.text, lambda: sentiment(body.text).to_dict())
+    return request.run(body.text, lambda: sentiment(body.text).to_dict())
 
 
-@router.post("/mask")
-def mask_text(body: MaskRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+@router.post("/mask", response_model=Masked)
+def mask_text(body: MaskRequest, request: TextRequestDep) -> dict:
     """Mask personal data and sensitive words: mainland mobile and landline numbers (138****5678), resident ID
     numbers (18-character with a valid check character, and the 15-digit legacy form), bank card numbers
     (16-19 digits passing the Luhn check), email addresses, and sensitive words (a small built-in list plus
     ``words``). The masked text has the original's length; ``findings`` say what was masked where
     (``{"type", "start", "end"}``) and never repeat the original characters."""
-    return _run(
-        request,
-        principal,
+    return request.run(
         body.text,
         lambda: mask_module.mask_text(body.text, body.words, body.builtin_words, body.types).to_dict(),
     )

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.errors import InvalidOptionError
-from shenggu.service.auth import current_principal
+from shenggu.service.deps import DatabaseDep, EnginesDep, PrincipalDep, RateLimiterDep
 from shenggu.service.errors import error_responses
 from shenggu.service.limits import check_characters
+from shenggu.service.schemas.translations import Translation
 from shenggu.service.storage import glossaries, usage
-from shenggu.service.storage.tenants import Principal
+from shenggu.text.script import text_language
 from shenggu.translate.glossary import MAX_TERMS, check_glossary
 from shenggu.translate.pipeline import translate
-from shenggu.translate.registry import get_translator
 from shenggu.translate.sentences import MAX_TEXT_CHARS
-from shenggu.tts.script import text_language
 
 router = APIRouter(prefix="/v1", tags=["translation"], responses=error_responses(400, 401, 404, 422, 429, 503))
 
@@ -44,9 +43,13 @@ class TranslationRequest(BaseModel):
     )
 
 
-@router.post("/translations")
+@router.post("/translations", response_model=Translation)
 async def create_translation(
-    body: TranslationRequest, request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    body: TranslationRequest,
+    engines: EnginesDep,
+    database: DatabaseDep,
+    limiter: RateLimiterDep,
+    principal: PrincipalDep,
 ) -> dict:
     """Translate sentence by sentence. Every sentence is a machine draft; one whose facts (numbers, units, dates,
     amounts, drug names, codes, glossary terms) did not survive even after a corrective retry comes back with
@@ -54,15 +57,14 @@ async def create_translation(
     source = body.source_language or text_language(body.text)
     if source == body.target_language:
         raise InvalidOptionError(f"source and target language are both '{source}'")
-    state = request.app.state
-    state.rate_limiter.check(principal)
-    with state.db.session() as session:
+    limiter.check(principal)
+    with database.session() as session:
         glossary = glossaries.terms_for(session, principal.tenant_id, body.glossaries, check_glossary(body.glossary))
         check_characters(session, principal, len(body.text))
     direction = f"{source}-{body.target_language}"
     result = await run_in_threadpool(
-        translate, body.text, direction, get_translator(), glossary, str(principal.tenant_id), body.checks
+        translate, body.text, direction, engines.translator(), glossary, str(principal.tenant_id), body.checks
     )
-    with state.db.session() as session:
+    with database.session() as session:
         usage.record(session, principal.tenant_id, "translate", characters=len(body.text))
     return result.to_dict()

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from shenggu.asr.hotwords import split_hotwords
 from shenggu.errors import InvalidOptionError
 from shenggu.service.storage.models import HotwordList
 from shenggu.service.storage.named import NamedRows
+from shenggu.text.lists import split_commas
 
 DEFAULT_LIST = "default"
 """The list applied to every recognition request of its tenant."""
@@ -25,7 +25,7 @@ delete = _rows.delete
 
 def clean_words(words: str | Sequence[str]) -> list[str]:
     """Validated, de-duplicated terms, in order (a stored list's, or a request's own ``hotwords``)."""
-    cleaned = list(dict.fromkeys(split_hotwords(words)))
+    cleaned = list(dict.fromkeys(split_commas(words)))
     if len(cleaned) > MAX_WORDS:
         raise InvalidOptionError(f"at most {MAX_WORDS} hotwords are allowed, not {len(cleaned)}")
     too_long = [w for w in cleaned if len(w) > MAX_WORD_CHARS]
@@ -47,7 +47,7 @@ def words_for(session: Session, tenant_id: int, names: Sequence[str], request_wo
 
     Naming an unknown list is an error (a typo would silently lose the terms); a missing default list is not."""
     words = list(request_words)
-    for name in split_hotwords(names):
+    for name in split_commas(names):
         words += get(session, tenant_id, name).words
     default = _rows.find(session, tenant_id, DEFAULT_LIST)
     if default is not None:

@@ -68,26 +68,12 @@ def join_texts(texts: list[str], language: str | None) -> str:
 
 class QuestionListener(StreamingSession):
     """A ``StreamingSession`` that also says when the open sentence is settled: silent for a while and
-    decoded at final quality for this pause, so that the final to come (if the silence lasts) has this text.
-
-    It reads the session's speculation state (``_vad``, ``_speculation``), which ``StreamingSession`` keeps for
-    exactly this reuse; the protocol tests check the two agree."""
+    decoded at final quality for this pause, so that the final to come (if the silence lasts) has this text."""
 
     def settled(self, min_silence_ms: int = EARLY_ANSWER_MS) -> Settled | None:
         """The open sentence's settled text, or None (in speech, pause too short, decode not ready)."""
-        start, silence_start = self._vad.open_start, self._vad.open_silence_start
-        speculation = self._speculation
-        if (
-            start is None
-            or silence_start is None
-            or speculation is None
-            or speculation.start != start
-            or speculation.silence_start is None
-            or abs(speculation.silence_start - silence_start) >= 1e-6
-            or self.audio_seconds - silence_start < min_silence_ms / 1000
-            or not speculation.future.done()
-            or speculation.future.exception() is not None
-        ):
+        final = self.speculative_final
+        if final is None or self.audio_seconds - final.silence_start < min_silence_ms / 1000:
             return None
-        language, segments = speculation.future.result()
-        return Settled((start, silence_start), join_texts([s.text for s in segments], self.language or language))
+        text = join_texts([s.text for s in final.segments], self.language or final.language)
+        return Settled((final.start, final.silence_start), text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shenggu.llm.chat_queue import ChatQueue
 from shenggu.llm.types import ChatMessage, ChatOptions
 from shenggu.translate.facts import Clock, Fact, extract_facts, same_quantity
 
@@ -35,17 +36,15 @@ class Phrasing:
     problems: list[str] = field(default_factory=list)
 
 
-def phrase_answer(question: str, answer: str, language: str, tenant: str = "") -> Phrasing:
+def phrase_answer(question: str, answer: str, language: str, queue: ChatQueue, tenant: str = "") -> Phrasing:
     """Reword ``answer`` (in ``language``, zh or en) as a reply to ``question`` with the local language model,
-    through its fair queue under ``tenant``; fall back to ``answer`` unless the wording is grounded."""
-    from shenggu.llm.queue import get_chat_queue  # loads the model on first use
-
+    through its fair ``queue`` under ``tenant``; fall back to ``answer`` unless the wording is grounded."""
     messages = [
         ChatMessage("system", INSTRUCTIONS[language]),
         ChatMessage("user", f"问题 / Question: {question}\n参考答案 / Reference answer: {answer}"),
     ]
     options = ChatOptions(max_tokens=min(512, 48 + 2 * len(answer)), temperature=0.0)
-    wording = get_chat_queue().chat(tenant, messages, options).text.strip()
+    wording = queue.chat(tenant, messages, options).text.strip()
     problems = grounding_problems(answer, wording, language)
     return Phrasing(answer, False, problems) if problems else Phrasing(wording, True)
 

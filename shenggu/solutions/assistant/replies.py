@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from shenggu.nlp.faq.retrieval import FaqAnswer
-from shenggu.tts.script import has_han, text_language
+from shenggu.text.script import has_han, text_language
 from shenggu.tts.voices import DEFAULT_VOICES, get_voice
 
 MAX_SPOKEN_CHARS = 1000  # a longer answer is shown whole but read only up to a sentence end before this

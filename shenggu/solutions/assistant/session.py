@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from shenggu.config import Settings
 from shenggu.nlp.faq.retrieval import FaqAnswer, FaqIndex
 from shenggu.solutions.assistant.replies import Reply, Voices, reply_for
 from shenggu.tts.synthesis import AudioChunk, synthesize
@@ -30,12 +31,13 @@ class Turn:
 class AssistantSession:
     """A conversation over one knowledge-base index. ``ask`` is quick (milliseconds of retrieval, and
     thread-safe: an early answer may be prepared while another is spoken); ``speak`` yields the reply's audio as
-    the TTS produces it, so the first chunk can be played at once."""
+    the TTS produces it, so the first chunk can be played at once, on the engines ``settings`` configure."""
 
     index: FaqIndex
     voices: Voices = field(default_factory=Voices)
     sample_rate: int = DEFAULT_SAMPLE_RATE
     speed: float = 1.0
+    settings: Settings = field(kw_only=True)
 
     def ask(self, question: str, source: str = "text") -> Turn:
         """Answer one question (in its language: a Mandarin question gets a Mandarin reply)."""
@@ -49,4 +51,4 @@ class AssistantSession:
         """The reply's speech at ``sample_rate``, chunk by chunk (nothing when there is nothing to say)."""
         if not reply.spoken:
             return
-        yield from synthesize(reply.spoken, reply.voice, self.speed, self.sample_rate)
+        yield from synthesize(reply.spoken, reply.voice, self.speed, self.sample_rate, settings=self.settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
-from shenggu.asr.registry import get_recognizer
+from shenggu.asr.types import Recognizer
 from shenggu.audio.decode import decode_audio
 from shenggu.diarize.assign import diarize_transcript
 from shenggu.diarize.pipeline import DiarizeOptions
@@ -21,18 +21,20 @@ DEFAULT_ROLES = ("judge", "plaintiff", "defendant")
 def record_hearing(
     path: Path,
     header: HearingHeader,
+    recognizer: Recognizer,
     roles: Sequence[str] = DEFAULT_ROLES,
     speakers: DiarizeOptions | None = None,
     transcribe_options: TranscribeOptions | None = None,
     voices: dict[str, np.ndarray] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> HearingRecord:
-    """The record of a hearing recording (Mandarin unless ``transcribe_options`` says otherwise).
+    """The record of a hearing recording, recognized by ``recognizer`` (Mandarin unless ``transcribe_options``
+    says otherwise).
 
     ``roles`` go to speakers by enrolled voice (``voices``: role → embedding) or else in order of first
     appearance; the hearing's opening speaker is usually the presiding judge."""
     options = transcribe_options or TranscribeOptions(language="zh")
-    transcript = transcribe(path, get_recognizer(), options, progress=progress, name=path.name)
+    transcript = transcribe(path, recognizer, options, progress=progress, name=path.name)
     labelled = diarize_transcript(transcript, decode_audio(path), speakers, roles, voices)
     return build_record(labelled, header, labelled.speakers)
 

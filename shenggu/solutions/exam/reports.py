@@ -10,7 +10,9 @@ import re
 import statistics
 from pathlib import Path
 
-from shenggu.bench.report import bar_plot, histogram_plot, write_html_report, write_results
+from shenggu.reports.page import write_html_report
+from shenggu.reports.plots import bar_plot, histogram_plot
+from shenggu.reports.results import write_results
 from shenggu.solutions.exam.exam import Exam
 from shenggu.solutions.exam.scoring import ItemResult, StudentResult
 

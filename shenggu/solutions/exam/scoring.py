@@ -18,6 +18,7 @@ from tqdm import tqdm
 from shenggu.assess.registry import get_assessor
 from shenggu.assess.types import Assessment
 from shenggu.audio.decode import decode_audio
+from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.logs import get_logger
 from shenggu.solutions.exam.exam import Exam, ExamItem
@@ -54,12 +55,14 @@ class StudentResult:
         return sum(r.total * r.item.weight for r in self.items) / weights if weights else 0.0
 
 
-def score_student(exam: Exam, student: str, folder: Path) -> StudentResult:
-    """Score every item of ``exam`` from the student's folder."""
-    return StudentResult(student, [_score_item(item, _recording(folder, item)) for item in exam.items])
+def score_student(exam: Exam, student: str, folder: Path, settings: Settings) -> StudentResult:
+    """Score every item of ``exam`` from the student's folder (with the assessors the settings configure)."""
+    return StudentResult(student, [_score_item(item, _recording(folder, item), settings) for item in exam.items])
 
 
-def score_class(exam: Exam, recordings: Path, progress: Callable[[str], None] | None = None) -> list[StudentResult]:
+def score_class(
+    exam: Exam, recordings: Path, settings: Settings, progress: Callable[[str], None] | None = None
+) -> list[StudentResult]:
     """Score every student folder under ``recordings`` (sorted by name)."""
     if not recordings.is_dir():
         raise InvalidOptionError(f"recordings folder not found: {recordings}")
@@ -68,7 +71,7 @@ def score_class(exam: Exam, recordings: Path, progress: Callable[[str], None] | 
         raise InvalidOptionError(f"no student folders in {recordings} (expected <student>/<item id>.wav)")
     results = []
     for folder in tqdm(students, desc="exam", unit="student", file=sys.stderr, disable=not sys.stderr.isatty()):
-        results.append(score_student(exam, folder.name, folder))
+        results.append(score_student(exam, folder.name, folder, settings))
         if progress:
             progress(folder.name)
     return results
@@ -79,12 +82,12 @@ def _recording(folder: Path, item: ExamItem) -> Path | None:
     return matches[0] if matches else None
 
 
-def _score_item(item: ExamItem, path: Path | None) -> ItemResult:
+def _score_item(item: ExamItem, path: Path | None, settings: Settings) -> ItemResult:
     if path is None:
         return ItemResult(item, None, "no recording", "no_recording")
     try:
         samples = decode_audio(path, max_seconds=MAX_ITEM_SECONDS)
-        return ItemResult(item, get_assessor(item.language).assess(samples, item.text))
+        return ItemResult(item, get_assessor(item.language, settings).assess(samples, item.text))
     except ShengguError as exc:  # a bad recording scores 0 with its reason; the class goes on
         return ItemResult(item, None, exc.message, exc.code)
     except Exception as exc:  # nor may a failure nobody foresaw stop the class

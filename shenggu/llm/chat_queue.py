@@ -17,9 +17,10 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from shenggu.config import Settings
 from shenggu.errors import ShengguError
-from shenggu.lazy import once
-from shenggu.llm.llama import get_language_model
+from shenggu.lazy import once_per
+from shenggu.llm.llama import get_language_model, model_key
 from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions, ChatResult, LanguageModel
 
 T = TypeVar("T")
@@ -210,8 +211,9 @@ def _drain(
         future.cancel()
 
 
-@once
-def get_chat_queue() -> ChatQueue:
-    """The process's queue in front of ``get_language_model()``, one worker per llama.cpp slot (loads the model)."""
-    model = get_language_model()
+@once_per(model_key)
+def get_chat_queue(settings: Settings) -> ChatQueue:
+    """The process's queue in front of ``get_language_model(settings)``, one worker per llama.cpp slot (loads the
+    model)."""
+    model = get_language_model(settings)
     return ChatQueue(model, FairQueue(workers=model.slots))

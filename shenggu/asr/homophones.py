@@ -11,15 +11,15 @@ Only same-length character substitutions are ever made: the correction cannot ad
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shenggu.asr.types import TextScorer, Word
 from shenggu.lazy import once
-from shenggu.nlp.chinese import is_cjk
 from shenggu.nlp.lm import get_word_lm
+from shenggu.text.pinyin import dictionary_readings, syllables
+from shenggu.text.script import is_han
 
 LOW_CONFIDENCE = 0.8  # only characters Whisper was less sure of than this may change
 HOTWORD_CONFIDENCE = 0.95  # hotwords may override more confident characters
@@ -37,22 +37,6 @@ MIN_SHORTLIST_GAIN = 1.0  # LM gain (minus sound cost) a change needs to be wort
 SHORTLIST = 4  # changes scored against the audio per round (each costs ~70 ms of Whisper alignment)
 MIN_FUSED = 0.5  # fused score a change must reach
 _SPAN_LENGTHS = (2, 3, 4)
-
-
-_TONE_MARKS = {"\u0304": "1", "\u0301": "2", "\u030c": "3", "\u0300": "4"}
-
-
-def _tone3(reading: str) -> str:
-    """'lǜ' → 'lv4': toneless syllable followed by its tone digit (5 for the neutral tone)."""
-    tone, letters = "5", []
-    for c in unicodedata.normalize("NFD", reading):
-        if c in _TONE_MARKS:
-            tone = _TONE_MARKS[c]
-        elif c == "\u0308":  # the diaeresis of ü
-            letters[-1] = "v"
-        else:
-            letters.append(c)
-    return "".join(letters) + tone
 
 
 def _fuzzy(syllable: str) -> str:
@@ -77,17 +61,14 @@ class _Index:
 
 @once
 def _get_index() -> _Index:
-    from pypinyin.pinyin_dict import pinyin_dict
-
     freq = get_word_lm().freq
     readings: dict[str, frozenset[str]] = {}
     by_sound: dict[str, list[str]] = defaultdict(list)
     by_fuzzy: dict[str, list[str]] = defaultdict(list)
-    for code, value in pinyin_dict.items():
-        char = chr(code)
-        if not is_cjk(char):
+    for char, char_readings in dictionary_readings():
+        if not is_han(char):
             continue
-        readings[char] = frozenset(_tone3(r) for r in value.split(","))
+        readings[char] = frozenset(char_readings)
         if freq.get(char, 0) <= 0:
             continue  # rare characters are never proposed
         for s in {r[:-1] for r in readings[char]}:
@@ -121,10 +102,8 @@ def _replacements(heard: str, char: str, index: _Index) -> list[tuple[str, float
 
 def _heard_syllables(text: str) -> list[str]:
     """The reading of each character in context (pypinyin picks heteronyms by the surrounding words)."""
-    from pypinyin import Style, pinyin
-
-    syllables = [item[0] for item in pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")]
-    return syllables if len(syllables) == len(text) else []
+    heard = syllables(text, "numbers", unreadable="drop")
+    return heard if len(heard) == len(text) else []
 
 
 def correct_text(
@@ -145,7 +124,7 @@ def correct_text(
     heard = _heard_syllables(text)
     if not heard:
         return text
-    hot = frozenset(h for h in hotwords if h and all(is_cjk(c) for c in h))
+    hot = frozenset(h for h in hotwords if h and all(is_han(c) for c in h))
     scorer = _memoized(scorer) if scorer else None
     conf = list(confidences)
     current, base = text, lm.score(text, hot)
@@ -218,7 +197,7 @@ def _candidates(
                 yield i, hotword, sum(costs)
     # Per position: the heard character (no cost) and, if it was unsure, its same-sounding replacements.
     choices = [
-        {ch: 0.0, **(dict(_replacements(heard[k], ch, index)) if conf[k] < LOW_CONFIDENCE and is_cjk(ch) else {})}
+        {ch: 0.0, **(dict(_replacements(heard[k], ch, index)) if conf[k] < LOW_CONFIDENCE and is_han(ch) else {})}
         for k, ch in enumerate(text)
     ]
     for i in range(len(text) - 1):
@@ -266,7 +245,7 @@ def correct_words(words: list[Word], hotwords: Sequence[str] = (), scorer: TextS
     runs: list[list[tuple[int, int]]] = [[]]  # (word index, char index) of each CJK character, by run
     for wi, w in enumerate(words):
         for ci, ch in enumerate(w.word):
-            if is_cjk(ch):
+            if is_han(ch):
                 runs[-1].append((wi, ci))
             elif runs[-1]:
                 runs.append([])

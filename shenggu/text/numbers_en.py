@@ -1,16 +1,13 @@
-"""Numbers as words, in Mandarin and English: digit by digit, cardinals, ordinals, years, month names.
+"""Numbers as English words: digit by digit, cardinals, decimals, ordinals, years, month names.
 
-The normalizers' pre-passes (:mod:`shenggu.tts.normalize_zh`, :mod:`shenggu.tts.normalize_en`), ``<say-as>``
-(:mod:`shenggu.tts.say_as`) and the leftover-digit fallback read numbers here themselves wherever wetext reads
-them wrongly; English cardinals put "and" in the last hundreds the way wetext does, so both readings sound
-alike. Pure functions, no dependencies.
+The TTS normalizers' pre-passes (:mod:`shenggu.tts.normalize_en`), ``<say-as>`` (:mod:`shenggu.tts.say_as`) and
+the leftover-digit fallback read numbers here themselves wherever wetext reads them wrongly; cardinals put "and"
+in the last hundreds the way wetext does, so both readings sound alike. English number words are read back into
+values by :mod:`shenggu.text.numbers_en_parse`. Pure functions, no dependencies.
 """
 
 from __future__ import annotations
 
-import re
-
-_ZH_DIGITS = "零一二三四五六七八九"
 _EN_SMALL = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
@@ -28,24 +25,6 @@ EN_MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
     "December",
 )  # fmt: skip
-
-
-# A multiplication sign between two numbers (7×24, 3 x 4), which both normalizers read themselves (乘, "times").
-TIMES_SIGN = re.compile(r"(?<=\d)\s*[×xX*]\s*(?=\d)")
-
-
-def zh_digits(digits: str, yao: bool = False) -> str:
-    """Digit-by-digit Mandarin reading; ``yao`` reads 1 as 幺, as in phone numbers."""
-    return "".join(("幺" if yao and d == "1" else _ZH_DIGITS[int(d)]) for d in digits if d.isdigit())
-
-
-def zh_below_100(n: int) -> str:
-    """0–99 in Mandarin (months and days): 十, 十五, 二十, 三十一."""
-    tens, ones = divmod(n, 10)
-    if n < 10:
-        return _ZH_DIGITS[n]
-    head = "" if tens == 1 else _ZH_DIGITS[tens]
-    return f"{head}十{_ZH_DIGITS[ones] if ones else ''}"
 
 
 def en_digits(digits: str) -> str:
@@ -116,12 +95,9 @@ def en_year(year: int) -> str:
 __all__ = [
     "EN_MONTHS",
     "EN_NUMBER_WORDS",
-    "TIMES_SIGN",
     "en_cardinal",
     "en_decimal",
     "en_digits",
     "en_ordinal",
     "en_year",
-    "zh_below_100",
-    "zh_digits",
 ]

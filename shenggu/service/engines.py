@@ -1,0 +1,52 @@
+"""The engines behind the API, configured by the app's settings. Requests get them as a dependency
+(``EnginesDep``), job workers hold their own; each engine is built on first use, once per process and
+configuration, so asking is cheap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from shenggu.asr.registry import get_recognizer
+from shenggu.asr.types import Recognizer
+from shenggu.assess.registry import get_assessor
+from shenggu.assess.types import Assessor
+from shenggu.config import Settings
+from shenggu.diarize.registry import get_speaker_encoder
+from shenggu.diarize.types import SpeakerEncoder
+from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
+from shenggu.translate.registry import get_translator
+from shenggu.translate.types import Translator
+from shenggu.tts.synthesis import synthesize
+from shenggu.tts.types import AudioChunk
+
+
+class Engines:
+    """Speech recognition, translation, the language model's queue, assessment, speaker voiceprints and speech
+    synthesis, as ``settings`` configure them (threads, model files, the default ASR engine)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def recognizer(self, name: str | None = None) -> Recognizer:
+        """The ASR engine called ``name`` (default: the settings' ``asr_engine``); loads it on first use."""
+        return get_recognizer(name, settings=self.settings)
+
+    def translator(self) -> Translator:
+        """The translator (a configured MT model per direction, else the language model)."""
+        return get_translator(self.settings)
+
+    def chat_queue(self) -> ChatQueue:
+        """The language model's fair queue; loads the model on first use."""
+        return get_chat_queue(self.settings)
+
+    def assessor(self, language: str) -> Assessor:
+        """The pronunciation assessor of ``language`` (en or zh)."""
+        return get_assessor(language, self.settings)
+
+    def speaker_encoder(self) -> SpeakerEncoder:
+        """The speaker encoder of voiceprints and diarization."""
+        return get_speaker_encoder()
+
+    def speak(self, text: str, voice: str, speed: float, sample_rate: int | None) -> Iterator[AudioChunk]:
+        """Synthesized speech of ``text`` (plain or SSML), chunk by chunk; checks the request before the first."""
+        return synthesize(text, voice, speed, sample_rate, settings=self.settings)
