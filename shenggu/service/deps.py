@@ -1,6 +1,7 @@
 """What a route may use of its app, as ``Annotated`` dependencies: the settings, the database (or one session for
-the route), the caller, the rate limiter, the stream slots and the engines. Routers take these instead of reaching
-into ``app.state``; WebSocket routes can take the ones that cannot fail (settings, database, slots, engines).
+the route), the caller, the rate limiter, the stream slots, the engines, and the assistant's indexes and threads.
+Routers take these instead of reaching into ``app.state``; WebSocket routes can take the ones that cannot fail
+(settings, database, slots, engines, the assistant's).
 
 ``DbSessionDep`` commits when the route function returns, before the response is sent; a route that runs models
 takes ``DatabaseDep`` instead and opens short sessions, so no connection is held while the models work.
@@ -21,6 +22,7 @@ from shenggu.service.engines import Engines
 from shenggu.service.limits import RateLimiter, StreamSlots
 from shenggu.service.storage.db import Database
 from shenggu.service.storage.tenants import Principal
+from shenggu.solutions.assistant import IndexCache, Workers
 
 
 def _settings(connection: HTTPConnection) -> Settings:
@@ -48,6 +50,14 @@ def _engines(connection: HTTPConnection) -> Engines:
     return Engines(_settings(connection))
 
 
+def _assistant_indexes(connection: HTTPConnection) -> IndexCache:
+    return connection.app.state.assistant_indexes
+
+
+def _assistant_workers(connection: HTTPConnection) -> Workers:
+    return connection.app.state.assistant_workers
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 DbSessionDep = Annotated[Session, Depends(_session, scope="function")]
@@ -56,3 +66,6 @@ AdminDep = Annotated[Principal, Depends(admin_principal)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 StreamSlotsDep = Annotated[StreamSlots, Depends(_stream_slots)]
 EnginesDep = Annotated[Engines, Depends(_engines)]
+# The assistant's built retrieval indexes and the threads of its model work (see ``create_app``).
+AssistantIndexesDep = Annotated[IndexCache, Depends(_assistant_indexes)]
+AssistantWorkersDep = Annotated[Workers, Depends(_assistant_workers)]

@@ -16,14 +16,13 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
 
 from shenggu.asr.streaming import StreamOptions
 from shenggu.errors import BadStreamError, InvalidOptionError, ShengguError
@@ -31,6 +30,8 @@ from shenggu.logs import get_logger
 from shenggu.nlp.faq.retrieval import FaqIndex
 from shenggu.service.auth import authenticate_key
 from shenggu.service.deps import (
+    AssistantIndexesDep,
+    AssistantWorkersDep,
     DatabaseDep,
     EnginesDep,
     PrincipalDep,
@@ -63,7 +64,6 @@ from shenggu.solutions.assistant import (
     IndexCache,
     QuestionListener,
     Voices,
-    Workers,
     listen_options,
 )
 from shenggu.solutions.assistant.conversation import MAX_TYPED_CHARS, Conversation, answer_message
@@ -77,19 +77,6 @@ log = get_logger("shenggu.assistant")
 CAPABILITY = "assistant"
 KIOSK_DIR = Path(__file__).resolve().parents[1] / "static" / "kiosk"
 KIOSK_ASSETS = {"kiosk.js": "text/javascript", "kiosk.css": "text/css"}
-
-
-def _indexes(connection: HTTPConnection) -> IndexCache:
-    return connection.app.state.assistant_indexes
-
-
-def _workers(connection: HTTPConnection) -> Workers:
-    return connection.app.state.assistant_workers
-
-
-# The app's built retrieval indexes and the threads of the assistant's model work (see ``create_app``).
-IndexesDep = Annotated[IndexCache, Depends(_indexes)]
-WorkersDep = Annotated[Workers, Depends(_workers)]
 
 
 def database_key(db: Database) -> str:
@@ -132,7 +119,7 @@ def ask(
     limiter: RateLimiterDep,
     settings: SettingsDep,
     database: DatabaseDep,
-    indexes: IndexesDep,
+    indexes: AssistantIndexesDep,
     engines: EnginesDep,
 ) -> AskResponse:
     """Answer one typed question from a knowledge base: the retrieval result (``status`` answer, clarify or
@@ -266,8 +253,8 @@ async def assistant(
     database: DatabaseDep,
     slots: StreamSlotsDep,
     engines: EnginesDep,
-    indexes: IndexesDep,
-    workers: WorkersDep,
+    indexes: AssistantIndexesDep,
+    workers: AssistantWorkersDep,
 ) -> None:
     """Answer spoken and typed questions from a knowledge base (see the module docstring for the protocol)."""
     await websocket.accept()
