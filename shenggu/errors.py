@@ -20,6 +20,14 @@ class ShengguError(Exception):
         return self.message
 
 
+def error_info(exc: Exception) -> tuple[str, str]:
+    """An error's stable code and one-line message: a ShengguError's own; for any other exception
+    ``internal_error`` with the exception's type and the first line of its text."""
+    if isinstance(exc, ShengguError):
+        return exc.code, exc.message
+    return "internal_error", f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
 class ModelError(ShengguError):
     """A model directory or packaged model is missing, incomplete or of the wrong kind."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from shenggu.errors import ShengguError
+from shenggu.errors import ShengguError, error_info
 from shenggu.logs import get_logger
 
 T = TypeVar("T")
@@ -24,12 +24,11 @@ def attempt(clip_id: str, work: Callable[[], T], failures: list[dict]) -> T | No
     """
     try:
         return work()
-    except ShengguError as exc:
-        error = {"code": exc.code, "message": exc.message}
     except Exception as exc:  # one broken clip must not end the run
-        log.exception("benchmark clip failed", clip=clip_id)
-        error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-    failures.append({"id": clip_id, "error": error})
+        if not isinstance(exc, ShengguError):
+            log.exception("benchmark clip failed", clip=clip_id)
+        code, message = error_info(exc)
+    failures.append({"id": clip_id, "error": {"code": code, "message": message}})
     return None
 
 

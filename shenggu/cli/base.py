@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import typer
 
-from shenggu.errors import ShengguError
+from shenggu.errors import ShengguError, error_info
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -41,8 +41,8 @@ def friendly_errors(func: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # an unexpected failure still ends in one readable line, not a trace
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            typer.echo(f"error: internal_error: {type(exc).__name__}: {message}", err=True)
+            code, message = error_info(exc)
+            typer.echo(f"error: {code}: {message}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -19,7 +19,7 @@ from shenggu.assess.registry import get_assessor
 from shenggu.assess.types import Assessment
 from shenggu.audio.decode import decode_audio
 from shenggu.config import Settings
-from shenggu.errors import InvalidOptionError, ShengguError
+from shenggu.errors import InvalidOptionError, ShengguError, error_info
 from shenggu.logs import get_logger
 from shenggu.solutions.exam.exam import Exam, ExamItem
 
@@ -88,8 +88,8 @@ def _score_item(item: ExamItem, path: Path | None, settings: Settings) -> ItemRe
     try:
         samples = decode_audio(path, max_seconds=MAX_ITEM_SECONDS)
         return ItemResult(item, get_assessor(item.language, settings).assess(samples, item.text))
-    except ShengguError as exc:  # a bad recording scores 0 with its reason; the class goes on
-        return ItemResult(item, None, exc.message, exc.code)
-    except Exception as exc:  # nor may a failure nobody foresaw stop the class
-        log.exception("exam item failed", item=item.id, recording=path.name)
-        return ItemResult(item, None, f"{type(exc).__name__}: {exc}".splitlines()[0], "internal_error")
+    except Exception as exc:  # a bad recording scores 0 with its reason, as does a failure nobody foresaw
+        if not isinstance(exc, ShengguError):
+            log.exception("exam item failed", item=item.id, recording=path.name)
+        code, message = error_info(exc)
+        return ItemResult(item, None, message, code)
