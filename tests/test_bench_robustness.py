@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
+from shenggu.bench.asr_ablation import STAGES
 from shenggu.bench.diarize import DiarizeBenchConfig, run_diarize_bench
 from shenggu.bench.diarize_mixes import MIXES
 from shenggu.reports.results import RESULTS_NAME
@@ -78,3 +79,25 @@ def test_bench_asr_runs_to_the_end(other_folder, tmp_path):
     assert summary["zh"]["n"] == 2 and summary["failed"] == 1
     assert _failures(out) == {"broken_sentence": "not_audio"}
     assert "broken_sentence" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_bench_asr_ablation_and_anchors_run_to_the_end(other_folder, tmp_path):
+    out = tmp_path / "ablation"
+    summary = run_asr_bench(AsrBenchConfig(other_folder / "manifest.tsv", out, baseline=True, ablation=True))
+    assert summary["baseline"]["zh"]["n"] == summary["baseline_vad"]["zh"]["n"] == 2
+    assert set(summary["relative_improvement_vs_vad"]) == {"zh_cer", "en_wer"}
+    assert set(summary["ablation"]) == {stage.name for stage in STAGES}
+    for name, effects in summary["ablation"].items():
+        zh = effects["zh_AB"]
+        assert zh["clips"] == 2, name
+        low, high = zh["ci95_points"]
+        assert low <= zh["points_saved"] <= high, name
+        assert zh["verdict"] in ("no effect", "keep (interval excludes harm)", "off (interval includes harm)")
+    # Text-only stages that the scorer normalizes away cannot change the score.
+    assert summary["ablation"]["punctuation"]["zh_AB"]["errors_saved"] == 0
+    assert summary["ablation"]["mandarin_prompt"]["zh_AB"]["default_on"] is False
+    # The broken clip fails once per system and never stops the run.
+    systems = {f.get("system", "shenggu") for f in json.loads((out / RESULTS_NAME).read_text())["failures"]}
+    assert systems == {"shenggu", "baseline", "baseline_vad"} | {f"ablation:{s.name}" for s in STAGES}
+    assert "Ablation" in (out / "report.html").read_text(encoding="utf-8")

@@ -69,12 +69,21 @@ def test_zh_numbers_are_read_in_chinese(text: str, expected: str) -> None:
         ("百分之十二点五", "12.5%"),
         ("对，这就是我，万人敬仰的太乙真人。", "對這就是我萬人敬仰的太乙真人"),
         ("会议三点十五分开始", "会议3:15开始"),
+        ("七点半出发", "7:30出发"),
+        ("两点半", "2点半"),
+        ("换着喝", "換著喝"),
     ],
 )
 def test_zh_writing_differences_are_not_errors(ref: str, hyp: str) -> None:
     counts = score("zh", ref, hyp)
     assert counts.errors == 0
     assert counts.ref_len == len(normalize_zh(ref))
+
+
+def test_zh_half_past_is_not_any_half() -> None:
+    # 半 after 点 reads as thirty minutes only after a number; 一点半 vs 一点五 still differ.
+    assert score("zh", "一点半", "一点五").errors > 0
+    assert normalize_zh("半点") == "半点"
 
 
 def test_zh_cer_counts_edit_kinds() -> None:

@@ -71,6 +71,9 @@ def test_punctuation_from_pauses_and_questions():
         ("这样", 3.8, 4.0),
     ]
     assert "".join(punctuate_words(words)) == "叫做秋风，什么意思呢？就是这样。"
+    # Words that do not end a sentence (the speaker paused and goes on) end with a comma, questions still with ？.
+    assert "".join(punctuate_words(words, ends_sentence=False)) == "叫做秋风，什么意思呢？就是这样，"
+    assert "".join(punctuate_words(words[:5], ends_sentence=False)) == "叫做秋风，什么意思呢？"
     assert to_full_width_punctuation("对,好的.3.5元") == "对，好的。3.5元"
 
 
@@ -108,3 +111,20 @@ def test_decimal_point_split_over_words_stays_a_point():
     words = [("增长率", 0.0, 0.5), ("达到了", 0.5, 1.0), ("12", 1.0, 1.2), (".", 1.2, 1.3), ("5%", 1.3, 1.5)]
     assert "".join(punctuate_words(words)).startswith("增长率达到了12.5%")
     assert "".join(punctuate_words([("只要", 0.0, 0.5), ("128.", 0.5, 1.0), ("5元", 1.0, 1.2)])) == "只要128.5元。"
+
+
+def test_a_short_pause_inside_a_window_does_not_end_the_sentence():
+    from shenggu.asr.pipeline import TranscribeOptions, window_segments
+    from shenggu.asr.types import ChunkResult, Segment, Word
+    from shenggu.asr.windows import Window
+    from shenggu.audio.vad import SpeechSegment
+
+    def words() -> list[Word]:
+        return [Word(0.0, 0.4, "在", 0.9), Word(0.4, 0.9, "看到", 0.9), Word(1.6, 2.0, "那个", 0.9),
+                Word(2.0, 2.5, "东西", 0.9), Word(4.0, 4.5, "好的", 0.9)]  # fmt: skip
+
+    # VAD found pauses at 1.25 s (0.7 s long: a breath) and 3.25 s (1.5 s long: a sentence end).
+    window = Window([SpeechSegment(0.0, 0.9), SpeechSegment(1.6, 2.5), SpeechSegment(4.0, 4.5)])
+    result = ChunkResult([Segment(0.0, 4.5, "", words())], "zh")
+    texts = [s.text for s in window_segments(window, result, "zh", TranscribeOptions(language="zh"))]
+    assert texts == ["在看到，", "那个东西。", "好的。"]

@@ -111,6 +111,9 @@ def test_converts_inside_a_sentence() -> None:
         "几十个人",
         "十几个",
         "一两万元",
+        "现在一二线城市的房价",  # tiers, not the number 12
+        "北上广深这些一二线城市",
+        "三四个月",
         # left as spoken on purpose
         "三分之二的人",
         "三块五",

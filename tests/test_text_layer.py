@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from shenggu.bench.scoring import normalize_en
+from shenggu.text.chinese import to_simplified
 from shenggu.text.numbers_en_parse import parse_en_number, read_en_numbers
 from shenggu.text.pinyin import dictionary_readings, syllables
 from shenggu.text.script import has_han, is_han, text_language
@@ -56,3 +57,18 @@ def test_words_that_are_not_numbers() -> None:
     assert read_en_numbers(["three", "cats", "two"]) == [(Fraction(3), False), (Fraction(2), False)]
     # not a proportion ("one in five"): only the number one
     assert [(f.kind, f.value) for f in extract_facts("one in apples", "en")] == [("number", 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "simplified"),
+    [
+        ("換著喝", "换着喝"),  # the aspect particle
+        ("帶著孩子看著我", "带着孩子看着我"),
+        ("著急地著陸", "着急地着陆"),  # zhuó / zháo words
+        ("執著", "执着"),
+        ("著名的著作很顯著", "著名的著作很显著"),  # zhù keeps 著
+        ("臭名昭著的土著", "臭名昭著的土著"),
+    ],
+)
+def test_zhe_is_simplified_by_word(text: str, simplified: str) -> None:
+    assert to_simplified(text) == simplified

@@ -52,12 +52,14 @@ def whisper_tiny_en_dir() -> Path:
 
 
 def check_ctranslate2_whisper_dir(path: Path) -> Path:
-    """Validate a user-supplied faster-whisper (CTranslate2) model directory."""
+    """Validate a user-supplied faster-whisper (CTranslate2) model directory: CTranslate2 reads ``model.bin``,
+    ``config.json`` and the vocabulary; faster-whisper reads ``tokenizer.json`` (without it, it would fetch the
+    tokenizer from the Hugging Face hub)."""
     if not path.is_dir():
         raise ModelError(f"model directory does not exist: {path}")
-    missing = [n for n in ("model.bin", "config.json") if not (path / n).is_file()]
+    missing = [n for n in ("model.bin", "config.json", "tokenizer.json") if not (path / n).is_file()]
+    if not any((path / n).is_file() for n in ("vocabulary.txt", "vocabulary.json")):
+        missing.append("vocabulary.txt (or vocabulary.json)")
     if missing:
         raise ModelError(f"{path} is not a faster-whisper/CTranslate2 model directory (missing {', '.join(missing)})")
-    if not (path / "tokenizer.json").is_file() and not (path / "vocabulary.txt").is_file():
-        raise ModelError(f"{path} has no tokenizer.json or vocabulary.txt")
     return path

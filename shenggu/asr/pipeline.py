@@ -7,6 +7,7 @@ however long the recording is. Windows are decoded ``batch_size`` at a time.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,6 +43,7 @@ from shenggu.errors import InvalidOptionError
 SUPPORTED_LANGUAGES = ("zh", "en")
 _MAX_SEGMENT_SECONDS = 12.0  # longer runs of words are split at sentence ends for readable subtitles
 _SENTENCE_END = ".?!。？！"
+_SENTENCE_PAUSE_S = 1.0  # a pause at least this long inside a window ends a sentence (not tuned on the dev set)
 
 
 @dataclass
@@ -55,6 +57,10 @@ class TranscribeOptions:
     batch_size: int = 1  # the operator's choice comes from the settings: `batched_as`
     parallel_batches: int = 1
     correct: bool = True  # pinyin-aware homophone correction with a Chinese word LM
+    # The decoding front; each is a switch of `shenggu bench asr --ablation`, None: the language's default.
+    lead_seconds: float | None = None  # audio before a window's first speech, decoded as context (windows.py)
+    pad_with_silence: bool | None = None  # pad short windows' features with silence, not zeros (whisper.py)
+    loop_guards: bool = True  # re-decode repetition loops and cut repeated runs of words
     vad: VadOptions = field(default_factory=VadOptions)
     post: PostprocessOptions = field(default_factory=PostprocessOptions)
 
@@ -71,6 +77,25 @@ class TranscribeOptions:
     def batched_as(self, settings: Settings) -> TranscribeOptions:
         """These options with the batching the settings configure (``asr_batch_size``, ``asr_parallel_batches``)."""
         return replace(self, batch_size=settings.asr_batch_size, parallel_batches=settings.asr_parallel_batches)
+
+
+@dataclass(frozen=True)
+class DecodingFront:
+    """How windows are cut and padded for the recognizer."""
+
+    lead_seconds: float
+    pad_with_silence: bool
+
+
+# Chosen by `shenggu bench asr --ablation` on the evaluation set: a stage stays on only where its bootstrap interval
+# over clips excludes harm. For Mandarin both the 1 s lead and the silence padding cost errors on most
+# leave-one-clip-out folds; for English both saved errors and harmed no clip. Language detection happens after the
+# windows are cut, so undeclared languages get the English front's lead.
+DECODING_FRONTS = {"zh": DecodingFront(0.0, False), "en": DecodingFront(1.0, True)}
+
+
+def _front(language: str | None) -> DecodingFront:
+    return DECODING_FRONTS.get(language or "en", DECODING_FRONTS["en"])
 
 
 def _speech_stream(
@@ -123,7 +148,9 @@ def transcribe(
     # stays bounded.
     parallel = max(1, min(options.parallel_batches, recognizer.workers))
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="asr-batch") as pool:
-        for window in group_windows(_speech_stream(source, vad, buffer, name)):
+        speech = _speech_stream(source, vad, buffer, name)
+        lead = options.lead_seconds if options.lead_seconds is not None else _front(options.language).lead_seconds
+        for window in group_windows(speech, lead_seconds=lead):
             found_speech = True
             batch.append(window)
             if len(batch) >= options.batch_size:
@@ -154,6 +181,10 @@ def decode_options_for(options: TranscribeOptions, language: str) -> DecodeOptio
         beam_size=options.beam_size,
         hotwords=tuple(options.hotwords),
         initial_prompt=options.initial_prompt,
+        pad_with_silence=(
+            options.pad_with_silence if options.pad_with_silence is not None else _front(language).pad_with_silence
+        ),
+        break_loops=options.loop_guards,
         refine=functools.partial(_refine, options, language),
     )
 
@@ -165,7 +196,9 @@ def _refine(options: TranscribeOptions, language: str, result: ChunkResult, scor
     if is_hallucination(decoded) or not decoded.text.strip():
         decoded.words, decoded.text = [], ""
         return
-    decoded.words = collapse_loops(decoded.words or [Word(0.0, decoded.end, decoded.text, 1.0)])
+    decoded.words = decoded.words or [Word(0.0, decoded.end, decoded.text, 1.0)]
+    if options.loop_guards:
+        decoded.words = collapse_loops(decoded.words)
     if language != "zh":
         return
     if options.post.simplified:
@@ -182,7 +215,10 @@ def window_segments(window: Window, result: ChunkResult, language: str, options:
     groups = _split_words(words, window.boundaries())
     for w in words:
         w.start, w.end = w.start + window.start, w.end + window.start
-    return [s for g in groups if (s := finish_segment(g, language, options.post)) is not None]
+    # A pause that VAD cut at inside a window is often a breath inside a sentence (在看到。那个): only a long one,
+    # or the window's end, ends a sentence.
+    ends = [b[0].start - a[-1].end >= _SENTENCE_PAUSE_S for a, b in itertools.pairwise(groups)] + [True]
+    return [s for g, end in zip(groups, ends, strict=True) if (s := finish_segment(g, language, options.post, end))]
 
 
 def _split_words(words: list[Word], boundaries: list[float]) -> list[list[Word]]:

@@ -85,12 +85,15 @@ def join_words(words: list[Word], language: str) -> str:
     return text.strip() if language != "zh" else text.replace(" ", "")
 
 
-def finish_segment(words: list[Word], language: str, options: PostprocessOptions) -> Segment | None:
-    """Build the output segment of a run of words: punctuation and ITN for Mandarin."""
+def finish_segment(
+    words: list[Word], language: str, options: PostprocessOptions, ends_sentence: bool = True
+) -> Segment | None:
+    """Build the output segment of a run of words: punctuation and ITN for Mandarin (``ends_sentence``: whether
+    the segment's last word ends a sentence, or the speaker only paused and goes on)."""
     if not words:
         return None
     if language == "zh" and options.punctuate:
-        marked = punctuate_words([(w.word.strip(), w.start, w.end) for w in words])
+        marked = punctuate_words([(w.word.strip(), w.start, w.end) for w in words], ends_sentence=ends_sentence)
         for w, text in zip(words, marked, strict=True):
             w.word = text
     text = words_text(words, language, options.itn)

@@ -102,6 +102,11 @@ class DecodeOptions:
     # Seconds of encoder context (Whisper's window is 30 s; shorter is several times cheaper: self-attention is
     # quadratic). The context is never shorter than the longest chunk plus 2 s.
     context_s: float = 30.0
+    # Pad short chunks' features with the log-mel floor (digital silence) rather than zeros (faster-whisper's
+    # batched mode); an ablation switch, see ``shenggu bench asr --ablation``.
+    pad_with_silence: bool = True
+    # Re-decode chunks whose text is a repetition loop with a repetition penalty.
+    break_loops: bool = True
     # Edits each chunk's result in place (script conversion, corrections), given a scorer of alternative texts
     # against that chunk's audio when the engine can provide one. Every engine calls it once per chunk.
     refine: Callable[[ChunkResult, TextScorer | None], None] | None = None

@@ -86,13 +86,15 @@ class WhisperRecognizer(SlottedEngine):
             return Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
         return Tokenizer(self._model.hf_tokenizer, False)
 
-    def _features(self, chunks: Sequence[np.ndarray], context_s: float = 30.0) -> np.ndarray:
+    def _features(
+        self, chunks: Sequence[np.ndarray], context_s: float = 30.0, pad_with_silence: bool = True
+    ) -> np.ndarray:
         # At least the longest chunk plus a second, in whole seconds (100 frames each).
         needed = int(max(len(c) for c in chunks) / 16000) + 2
         frames = min(3000, 100 * max(needed, int(context_s)))
-        return np.stack([self._padded_features(chunk, frames) for chunk in chunks]).astype(np.float32)
+        return np.stack([self._padded_features(chunk, frames, pad_with_silence) for chunk in chunks]).astype(np.float32)
 
-    def _padded_features(self, chunk: np.ndarray, frames: int) -> np.ndarray:
+    def _padded_features(self, chunk: np.ndarray, frames: int, pad_with_silence: bool = True) -> np.ndarray:
         """Log-mel features of ``chunk`` padded with digital silence to ``frames``, as in Whisper's training.
 
         Padding the *features* with zeros (as faster-whisper's batched mode does) is not silence: a normalized 0 is
@@ -100,7 +102,7 @@ class WhisperRecognizer(SlottedEngine):
         features = self._model.feature_extractor(chunk)[..., :-1][:, :frames]
         if features.shape[-1] == frames:
             return features
-        floor = features.max() - 2.0 if features.size else -1.5
+        floor = (features.max() - 2.0 if features.size else -1.5) if pad_with_silence else 0.0
         return np.pad(features, ((0, 0), (0, frames - features.shape[-1])), constant_values=floor)
 
     def _check_language(self, language: str | None) -> None:
@@ -123,7 +125,7 @@ class WhisperRecognizer(SlottedEngine):
             return []
         self._check_language(options.language)
         with self._slots.hold():
-            encoder_output = self._model.encode(self._features(chunks, options.context_s))
+            encoder_output = self._model.encode(self._features(chunks, options.context_s, options.pad_with_silence))
             languages = self._languages_for(encoder_output, len(chunks), options.language)
             prompts = [self._prompt(lang[0], options.initial_prompt) for lang in languages]
             decoded = self._generate(encoder_output, prompts, options)
@@ -148,7 +150,8 @@ class WhisperRecognizer(SlottedEngine):
                         language_probability=lang[1],
                     )
                 )
-            chosen = self._break_loops(encoder_output, prompts, chosen, results, options)
+            if options.break_loops:
+                chosen = self._break_loops(encoder_output, prompts, chosen, results, options)
             if options.word_timestamps:
                 self._add_words(encoder_output, chunks, languages, chosen, results)
             if options.refine:

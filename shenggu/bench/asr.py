@@ -2,9 +2,11 @@
 
 Only reference quality A and B count in the summary; other qualities (C doubtful, D dialect) are reported
 separately under ``by_quality``. A clip that cannot be transcribed is listed under ``failures`` (summary
-``failed``) and the run goes on. With ``baseline=True``
-the same clips are also decoded by the trivial baseline (faster-whisper ``transcribe(language, beam_size=5)``
-plus OpenCC t2s and nothing else), so every improvement is measured on identical audio.
+``failed``) and the run goes on. With ``baseline=True`` the same clips are also decoded by two anchors, so every
+improvement is measured on identical audio: the trivial baseline (faster-whisper ``transcribe(language,
+beam_size=5)`` plus OpenCC t2s and nothing else, summary ``baseline``) and faster-whisper with its own Silero VAD
+(``vad_filter=True``, summary ``baseline_vad``). With ``ablation=True`` each stage of ``asr_ablation.STAGES`` is
+switched in turn and its effect reported with a bootstrap interval (summary ``ablation``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tqdm import tqdm
 
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import get_recognizer
+from shenggu.bench.asr_ablation import STAGES, Stage, stage_effects
 from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
 from shenggu.bench.resources import peak_rss_mb
@@ -42,6 +45,7 @@ class AsrBenchConfig:
     baseline: bool = False
     correct: bool = True
     limit: int | None = None
+    ablation: bool = False
 
 
 def run_asr_bench(config: AsrBenchConfig) -> dict:
@@ -52,33 +56,51 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
     recognizer = get_recognizer(config.engine, config.model_dir, settings=settings)
     load_s = time.perf_counter() - t0
 
-    def ours(entry: ManifestEntry) -> str:
-        options = TranscribeOptions(language=entry.language, correct=config.correct).batched_as(settings)
-        return transcribe(entry.path, recognizer, options, name=entry.id).text
+    def ours(stage: Stage | None = None) -> Callable[[ManifestEntry], str]:
+        def recognize(entry: ManifestEntry) -> str:
+            options = TranscribeOptions(language=entry.language, correct=config.correct).batched_as(settings)
+            if stage is not None:
+                options = stage.switch(options, entry.language)
+            return transcribe(entry.path, recognizer, options, name=entry.id).text
+
+        return recognize
 
     failures: list[dict] = []
-    utterances = _run(entries, ours, "shenggu", failures)
+    utterances = _run(entries, ours(), "shenggu", failures)
     summary = _summarize(utterances)
     summary.update(load_s=round(load_s, 3), peak_rss_mb=round(peak_rss_mb(), 1), engine=recognizer.name)
     if config.baseline:
-        base_failures: list[dict] = []
-        base_utts = {u["id"]: u for u in _run(entries, _baseline_transcriber(), "baseline", base_failures)}
-        failed_ids = {f["id"] for f in base_failures}
-        utterances = [u for u in utterances if u["id"] not in failed_ids]  # both sides score the same clips
+        anchor_model = _anchor_model()
+        anchors = {label: _anchor(anchor_model, vad) for label, vad in (("baseline", False), ("baseline_vad", True))}
+        runs = {}
+        for label, anchor in anchors.items():
+            anchor_failures: list[dict] = []
+            runs[label] = {u["id"]: u for u in _run(entries, anchor, label, anchor_failures)}
+            failures += [{**f, "system": label} for f in anchor_failures]
+        # Every system is scored on the same clips: those that none failed.
+        utterances = [u for u in utterances if all(u["id"] in run for run in runs.values())]
         summary.update(_summarize(utterances))
-        summary["baseline"] = _summarize([base_utts[u["id"]] for u in utterances])
-        for utt in utterances:
-            base = base_utts[utt["id"]]
-            utt["baseline_hypothesis"], utt["baseline_rate"] = base["hypothesis"], base["rate"]
+        for label, run in runs.items():
+            summary[label] = _summarize([run[u["id"]] for u in utterances])
+            for utt in utterances:
+                utt[f"{label}_hypothesis"], utt[f"{label}_rate"] = run[utt["id"]]["hypothesis"], run[utt["id"]]["rate"]
         summary["relative_improvement"] = _relative(summary, summary["baseline"])
-        failures += [{**f, "system": "baseline"} for f in base_failures]
+        summary["relative_improvement_vs_vad"] = _relative(summary, summary["baseline_vad"])
+    if config.ablation:
+        summary["ablation"] = _ablation(entries, utterances, ours, failures)
     summary["failed"] = len({f["id"] for f in failures})
     config.out.mkdir(parents=True, exist_ok=True)
     write_results(config.out, summary, utterances, {"failures": failures})
     tables = _tables(utterances)
+    figures = _figures(utterances)
+    if "ablation" in summary:
+        tables.insert(0, ("Ablation: points saved by each stage (95 % bootstrap interval over clips)",
+                          *_ablation_table(summary["ablation"])))  # fmt: skip
+        figures.insert(0, _ablation_figure(summary["ablation"]))
     if failures:
         tables.append(("Failed clips", ("id", "code", "message"), failure_table(failures)))
-    write_html_report(config.out, "shenggu bench asr", _flat(summary), _figures(utterances), tables)
+    headline = {k: v for k, v in summary.items() if k != "ablation"}
+    write_html_report(config.out, "shenggu bench asr", _flat(headline), figures, tables)
     return summary
 
 
@@ -112,19 +134,43 @@ def _row(entry: ManifestEntry, recognize: Callable[[ManifestEntry], str]) -> dic
     }
 
 
-def _baseline_transcriber() -> Callable[[ManifestEntry], str]:
-    """The trivial baseline: whisper-base, beam 5, language given, OpenCC t2s, nothing else."""
+def _ablation(
+    entries: list[ManifestEntry], rows: list[dict], ours: Callable[[Stage], Callable], failures: list[dict]
+) -> dict:
+    """Each stage's effect (see ``asr_ablation``) on Mandarin and English A+B and on each quality class."""
+    groups: dict = {
+        f"{lang}_AB": lambda r, lang=lang: r["language"] == lang and r["ref_quality"] in SUMMARY_QUALITIES
+        for lang in ("zh", "en")
+    }
+    for language, quality in sorted({(r["language"], r["ref_quality"]) for r in rows}):
+        groups[f"{language}_{quality}"] = lambda r, lq=(language, quality): (r["language"], r["ref_quality"]) == lq
+    effects = {}
+    for stage in STAGES:
+        stage_failures: list[dict] = []
+        switched = _run(entries, ours(stage), f"ablation: {stage.name}", stage_failures)
+        failures += [{**f, "system": f"ablation:{stage.name}"} for f in stage_failures]
+        effects[stage.name] = {"description": stage.description, **stage_effects(stage, rows, switched, groups)}
+    return effects
+
+
+def _anchor_model():
+    """Plain faster-whisper on the bundled Whisper-base, for the anchors."""
     from faster_whisper import WhisperModel
 
     from shenggu.asr.models import whisper_base_dir
 
     settings = get_settings()
-    model = WhisperModel(
+    return WhisperModel(
         str(whisper_base_dir(settings.models_dir)), device="cpu", compute_type="int8", cpu_threads=settings.threads
     )
 
+
+def _anchor(model, vad: bool) -> Callable[[ManifestEntry], str]:
+    """An anchor: whisper-base, beam 5, language given, OpenCC t2s, nothing else; with ``vad``, faster-whisper's
+    own Silero VAD in front (``vad_filter=True``)."""
+
     def recognize(entry: ManifestEntry) -> str:
-        segments, _ = model.transcribe(str(entry.path), language=entry.language, beam_size=5)
+        segments, _ = model.transcribe(str(entry.path), language=entry.language, beam_size=5, vad_filter=vad)
         joiner = "" if entry.language == "zh" else " "
         return to_simplified(joiner.join(s.text.strip() for s in segments))
 
@@ -200,11 +246,36 @@ def _figures(rows: list[dict]) -> list[Figure]:
 
 def _tables(rows: list[dict]):
     headers = ["id", "q", "metric", "rate", "reference", "hypothesis"]
-    if any("baseline_hypothesis" in r for r in rows):
-        headers += ["baseline rate", "baseline hypothesis"]
+    anchors = [a for a in ("baseline", "baseline_vad") if any(f"{a}_hypothesis" in r for r in rows)]
+    for anchor in anchors:
+        headers += [f"{anchor} rate", f"{anchor} hypothesis"]
     body = [
         [r["id"], r["ref_quality"], r["metric"], r["rate"], r["reference"], r["hypothesis"]]
-        + ([r["baseline_rate"], r["baseline_hypothesis"]] if "baseline_hypothesis" in r else [])
+        + [value for a in anchors for value in (r[f"{a}_rate"], r[f"{a}_hypothesis"])]
         for r in rows
     ]
     return [("Utterances", headers, body)]
+
+
+def _ablation_table(ablation: dict) -> tuple[list[str], list[list]]:
+    groups = sorted({g for effects in ablation.values() for g in effects if isinstance(effects[g], dict)})
+    headers = ["stage", "default", *groups]
+    body = []
+    for name, effects in ablation.items():
+        cells = []
+        for group in groups:
+            e = effects.get(group)
+            cells.append(f"{e['points_saved']:+.2f} [{e['ci95_points'][0]:+.2f}, {e['ci95_points'][1]:+.2f}]"
+                         if e else "")  # fmt: skip
+        groups_of = {g: e for g, e in effects.items() if isinstance(e, dict)}
+        defaults = {g.split("_")[0]: "on" if e["default_on"] else "off" for g, e in groups_of.items()}
+        body.append([name, ", ".join(f"{lang} {state}" for lang, state in sorted(defaults.items())), *cells])
+    return headers, body
+
+
+def _ablation_figure(ablation: dict) -> Figure:
+    names = [n for n, e in ablation.items() if "zh_AB" in e]
+    return bar_plot(
+        names, [ablation[n]["zh_AB"]["points_saved"] for n in names],
+        "Mandarin A+B: CER points saved by each stage", "CER points saved",
+    )  # fmt: skip

@@ -6,9 +6,9 @@ recognition errors count, never writing-style differences:
 Mandarin (``normalize_zh``)
     NFKC (full-width → half-width), traditional → simplified (OpenCC ``t2s``), Latin letters lower-cased,
     Arabic numbers rewritten as they are read in Chinese (``2023年`` → ``二零二三年``,
-    ``12.5%`` → ``百分之十二点五``, ``1234`` → ``一千二百三十四``, ``3:15`` → ``三点十五分``, ``〇`` → ``零``,
-    ``两`` → ``二``), then every character that is not a letter or a digit (punctuation, symbols,
-    whitespace) removed. Scored by characters.
+    ``12.5%`` → ``百分之十二点五``, ``1234`` → ``一千二百三十四``, ``3:15`` → ``三点十五分``,
+    ``七点半`` → ``七点三十分``, ``〇`` → ``零``, ``两`` → ``二``), then every character that is not a letter
+    or a digit (punctuation, symbols, whitespace) removed. Scored by characters.
 
 English (``normalize_en``)
     NFKC, lower case, apostrophes removed (``y'know`` → ``yknow``, ``I'm`` → ``im``), hyphens and other
@@ -219,6 +219,8 @@ _ZH_NUMBER_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | 
     (re.compile(r"(?<![\d/])(\d+)/(\d+)(?![\d/])"), lambda m: _zh_integer(m[2]) + "分之" + _zh_integer(m[1])),
     (re.compile(r"(\d+)\.(\d+)"), _zh_decimal),
     (re.compile(r"\d+"), lambda m: _zh_integer(m[0])),
+    # Half past: 七点半 and 7:30 (read 七点三十分) are the same time.
+    (re.compile(r"(?<=[零一二三四五六七八九十])点半"), "点三十分"),
     (re.compile(rf"([{_ZH_NUMERAL_CHARS}]+)\s*%"), r"百分之\1"),
 )
 

@@ -281,14 +281,20 @@ def bench_asr(
     out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
     engine: Annotated[str | None, typer.Option(help="ASR engine.")] = None,
     model_dir: Annotated[Path | None, typer.Option(help="Your own model directory.")] = None,
-    baseline: Annotated[bool, typer.Option(help="Also run the trivial baseline on the same clips.")] = False,
+    baseline: Annotated[
+        bool, typer.Option(help="Also run the anchors (plain faster-whisper, and with its VAD) on the same clips.")
+    ] = False,
     no_correct: Annotated[bool, typer.Option("--no-correct", help="Skip LM rescoring/homophone fixes.")] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N clips.")] = None,
+    ablation: Annotated[
+        bool, typer.Option(help="Switch each pipeline stage in turn; report its effect with a 95 % interval.")
+    ] = False,
 ) -> None:
     """Accuracy (CER zh / WER en), RTF, load time and peak RSS on a manifest."""
     from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
 
-    summary = run_asr_bench(AsrBenchConfig(manifest, out, engine, model_dir, baseline, not no_correct, limit))
+    config = AsrBenchConfig(manifest, out, engine, model_dir, baseline, not no_correct, limit, ablation)
+    summary = run_asr_bench(config)
     print_summary(summary, out)
 
 

@@ -37,8 +37,11 @@ def sentence_end_mark(clause: str) -> str:
     return "。"
 
 
-def punctuate_words(words: list[tuple[str, float, float]], pause: float = 0.45) -> list[str]:
-    """Punctuate Mandarin words ``(text, start, end)``: a comma at each pause ≥ ``pause`` s, an end mark last.
+def punctuate_words(
+    words: list[tuple[str, float, float]], pause: float = 0.45, ends_sentence: bool = True
+) -> list[str]:
+    """Punctuate Mandarin words ``(text, start, end)``: a comma at each pause ≥ ``pause`` s, an end mark last
+    (a comma instead when the words do not end a sentence, unless they read as a question).
 
     Returns the word texts with punctuation attached, so word timings stay aligned with the text.
     """
@@ -51,10 +54,15 @@ def punctuate_words(words: list[tuple[str, float, float]], pause: float = 0.45) 
         if words[i + 1][1] - words[i][2] >= pause and texts[i] and not is_punctuation(texts[i][-1]):
             texts[i] += "，"
     if texts and texts[-1] and not is_punctuation(texts[-1][-1]):
-        texts[-1] += sentence_end_mark("".join(texts))
+        texts[-1] += _end_mark("".join(texts), ends_sentence)
     elif texts and texts[-1] and texts[-1][-1] in "，、；：":
-        texts[-1] = texts[-1][:-1] + sentence_end_mark("".join(texts)[:-1])
+        texts[-1] = texts[-1][:-1] + _end_mark("".join(texts)[:-1], ends_sentence)
     return _questions_inside(texts)
+
+
+def _end_mark(clause: str, ends_sentence: bool) -> str:
+    mark = sentence_end_mark(clause)
+    return mark if ends_sentence or mark == "？" else "，"
 
 
 def _questions_inside(texts: list[str]) -> list[str]:
