@@ -9,9 +9,11 @@ import pytest
 
 from shenggu.asr.types import Segment, Transcript, Word
 from shenggu.audio import decode_audio
+from shenggu.bench.diarize import SINGLE_SPEAKER_TASKS
 from shenggu.bench.diarize_mixes import MIXES
+from shenggu.bench.manifest import load_manifest
 from shenggu.diarize.assign import label_transcript
-from shenggu.diarize.cluster import cluster_embeddings
+from shenggu.diarize.cluster import CountRule, cluster_embeddings
 from shenggu.diarize.metrics import der_counts
 from shenggu.diarize.pipeline import DiarizeOptions, diarize
 from shenggu.diarize.registry import get_speaker_encoder
@@ -19,6 +21,7 @@ from shenggu.diarize.roles import assign_roles, parse_roles
 from shenggu.diarize.rttm import RttmError, format_rttm, read_rttm
 from shenggu.diarize.types import Diarization, SpeakerTurn
 from shenggu.errors import InvalidOptionError
+from shenggu.solutions.court.hearing import DEFAULT_ROLES, hearing_speakers
 from tests.conftest import NO_EVAL_SET
 
 
@@ -96,6 +99,39 @@ def test_clustering_reduces_long_recordings() -> None:
     assert labels[0] != labels[-1]
 
 
+def voices(order: np.ndarray, shared_weight: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Windows of two voices (``order``: the voice of each window, in time order) that share a component, as
+    windows of one room and microphone do: with the default weight, two voices' windows are ~0.59 alike (between
+    the rule's two thresholds), one voice's ~0.89."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=256)
+    own = rng.normal(size=(2, 256))
+    own /= np.linalg.norm(own, axis=1, keepdims=True)
+    noise = rng.normal(scale=np.sqrt(0.2 / 256), size=(len(order), 256))
+    points = shared_weight * shared / np.linalg.norm(shared) + np.sqrt(0.5) * own[order] + noise
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_fairly_alike_voices_are_two_speakers_when_they_take_turns() -> None:
+    rule = CountRule(min_windows=4)
+    taking_turns = np.repeat([0, 1] * 4, 8)  # A B A B …, 8 windows a turn
+    assert sorted(np.bincount(cluster_embeddings(voices(taking_turns), rule))) == [32, 32]
+    # The same two voices one after the other look like one speaker drifting: not split.
+    drifting = np.repeat([0, 1], 32)
+    assert len(set(cluster_embeddings(voices(drifting), rule))) == 1
+    # Without the turn rule, only the plain threshold decides (0.59 < 0.6: two).
+    assert len(set(cluster_embeddings(voices(drifting), 0.6))) == 2
+
+
+def test_a_speaker_needs_enough_windows() -> None:
+    cough = np.repeat([0, 1, 0], [30, 2, 30])  # two windows of a very different sound
+    windows = voices(cough, shared_weight=0.3)
+    assert len(set(cluster_embeddings(windows, CountRule(min_windows=4)))) == 1
+    assert len(set(cluster_embeddings(windows, CountRule(min_windows=1)))) == 2
+    # Asked for at least two speakers, the small cluster stays.
+    assert len(set(cluster_embeddings(windows, CountRule(min_windows=4), min_speakers=2))) == 2
+
+
 def test_options_are_checked() -> None:
     with pytest.raises(InvalidOptionError):
         DiarizeOptions(num_speakers=0)
@@ -142,6 +178,57 @@ def test_one_speaker_stays_one(clip_path, clip) -> None:
     path = clip_path(clip)
     result = diarize(decode_audio(path), get_speaker_encoder())
     assert result.speakers == ["SPEAKER_00"]
+
+
+def single_speaker_splits(manifest: Path) -> list[str]:
+    """The single-speaker clips (asr, pronunciation) of a manifest found to hold more than one speaker."""
+    encoder = get_speaker_encoder()
+    entries = [e for e in load_manifest(manifest, task=None) if e.task in SINGLE_SPEAKER_TASKS]
+    assert entries
+    return [e.id for e in entries if len(diarize(decode_audio(e.path), encoder).speakers) > 1]
+
+
+@pytest.mark.slow
+def test_every_bundled_single_speaker_clip_stays_one(data_dir) -> None:
+    assert single_speaker_splits(data_dir / "manifest.tsv") == []
+
+
+@pytest.mark.slow
+def test_every_single_speaker_clip_of_the_evaluation_set_stays_one(eval_dir) -> None:
+    """80 clips; the earlier plain threshold (0.6) split 4 of them (a Sichuan clip, a TTS voice prompt, two
+    speechocean762 readings)."""
+    assert single_speaker_splits(eval_dir / "manifest.tsv") == []
+
+
+@pytest.mark.slow
+def test_four_person_meeting(clip_path) -> None:
+    """The four-person meeting clip of the evaluation set: three of its speakers are found (two with the plain
+    threshold); two of its voices are nearly one to the speaker encoder (centroids 0.95 alike)."""
+    path = clip_path("dia_pyannote_tst00")
+    result = diarize(decode_audio(path), get_speaker_encoder())
+    assert len(result.speakers) == 3
+    assert der_counts(reference(path), result.turns).der <= 0.70
+
+
+@pytest.mark.slow
+def test_a_hearing_has_at_least_two_speakers(clip_path) -> None:
+    """The two-person meeting clip, where the automatic count finds one: with a hearing's bounds (two or more
+    roles, no count given) both speakers are found."""
+    path = clip_path("dia_pyannote_dev01")
+    options = hearing_speakers(DEFAULT_ROLES)
+    assert (options.num_speakers, options.min_speakers) == (None, 2)
+    result = diarize(decode_audio(path), get_speaker_encoder(), options)
+    assert len(result.speakers) == 2
+    assert der_counts(reference(path), result.turns).der <= 0.25
+
+
+def test_hearing_bounds_yield_to_the_caller() -> None:
+    assert hearing_speakers(DEFAULT_ROLES, num_speakers=4).num_speakers == 4
+    assert hearing_speakers(DEFAULT_ROLES, min_speakers=3).min_speakers == 3
+    assert hearing_speakers(DEFAULT_ROLES, max_speakers=1).min_speakers == 1  # one person at most: no floor
+    assert hearing_speakers(["judge"]).min_speakers == 1  # one role named: nothing known
+    with pytest.raises(InvalidOptionError):
+        hearing_speakers(DEFAULT_ROLES, min_speakers=3, max_speakers=2)
 
 
 def test_silence_has_no_speakers() -> None:

@@ -1,14 +1,19 @@
 """`shenggu bench diarize`: diarization error rate, speaker count and speed against reference RTTM files.
 
-Files: the manifest's ``diarization`` rows (each WAV with its ``.rttm`` beside it) plus, unless turned off, the
-multi-speaker mixes (mostly Mandarin) built from the manifest's own clips (:mod:`shenggu.bench.diarize_mixes`).
+Files: the manifest's ``diarization`` rows (each WAV with its ``.rttm`` beside it: real recordings) plus, unless
+turned off, the multi-speaker mixes (mostly Mandarin) built from the manifest's own clips
+(:mod:`shenggu.bench.diarize_mixes`), and the single-speaker check: every ``asr`` and ``pronunciation`` clip (one
+speaker each) must come out as one speaker.
 
 Summary (``results.json``): ``der`` (0.25 s collar), ``der_no_collar``, ``speaker_count_accuracy`` (share of
 files whose number of speakers is right), ``rtf`` (diarization seconds / audio seconds, models warm),
 ``der_two_speaker`` / ``der_two_speaker_no_collar`` (files with two reference speakers), ``files``,
 ``failed`` (files that could not be scored, listed with their errors under ``failures``), ``skipped_mixes``
-(mixes whose clips the manifest lacks), ``peak_rss_mb``. DER sums the scored seconds of all files (NIST
-style), not the mean of per-file rates.
+(mixes whose clips the manifest lacks), ``peak_rss_mb``; ``der_real`` / ``der_real_no_collar`` and
+``count_accuracy_real`` (the real recordings alone, the headline: mixes are easier), ``single_speaker_clips``,
+``single_speaker_split`` (single-speaker clips found to hold more than one speaker), ``single_speaker_failed``
+and ``count_accuracy`` (share of right counts over the scored files and the single-speaker clips together).
+DER sums the scored seconds of all files (NIST style), not the mean of per-file rates.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from shenggu.audio.decode import SAMPLE_RATE, decode_audio
-from shenggu.bench.diarize_mixes import build_mixes
+from shenggu.bench.diarize_mixes import MIXES, build_mixes
 from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
 from shenggu.bench.resources import peak_rss_mb
@@ -35,6 +40,7 @@ from shenggu.reports.plots import bar_plot, timeline_plot
 from shenggu.reports.results import write_results
 
 COLLAR_S = 0.25
+SINGLE_SPEAKER_TASKS = ("asr", "pronunciation")
 
 
 @dataclass
@@ -45,6 +51,7 @@ class DiarizeBenchConfig:
     out: Path
     mixes: bool = True
     oracle_count: bool = False  # give each file its reference number of speakers
+    singles: bool = True  # check that single-speaker clips stay one speaker
     options: DiarizeOptions = field(default_factory=DiarizeOptions)
 
 
@@ -66,11 +73,15 @@ def run_diarize_bench(config: DiarizeBenchConfig) -> dict:
         row = attempt(entry.id, lambda entry=entry: _run_file(entry, encoder, config), failures)
         if row is not None:
             rows.append(row)
+    singles, single_failures = _single_speaker_check(config, encoder) if config.singles else ([], [])
     summary = _summarize(rows)
+    summary.update(_single_summary(rows, singles, single_failures))
     summary.update(failed=len(failures), skipped_mixes=sorted(skipped_mixes), peak_rss_mb=round(peak_rss_mb(), 1))
     config.out.mkdir(parents=True, exist_ok=True)
-    write_results(config.out, summary, rows, {"failures": failures, "skipped_mixes": skipped_mixes})
-    write_html_report(config.out, "shenggu bench diarize", summary, _figures(rows), _tables(rows, failures))
+    extra = {"failures": failures, "skipped_mixes": skipped_mixes}
+    extra.update(single_speaker=singles, single_speaker_failures=single_failures)
+    write_results(config.out, summary, rows, extra)
+    write_html_report(config.out, "shenggu bench diarize", summary, _figures(rows), _tables(rows, failures, singles))
     return summary
 
 
@@ -82,7 +93,42 @@ def _run_file(entry: ManifestEntry, encoder, config: DiarizeBenchConfig) -> dict
     start = time.perf_counter()
     result = diarize(samples, encoder, options)
     seconds = time.perf_counter() - start
-    return _row(entry, reference, result.turns, len(result.speakers), speakers, seconds, len(samples))
+    row = _row(entry, reference, result.turns, len(result.speakers), speakers, seconds, len(samples))
+    row["source"] = "mix" if entry.id in MIXES else "real"
+    return row
+
+
+def _single_speaker_check(config: DiarizeBenchConfig, encoder) -> tuple[list[dict], list[dict]]:
+    """(rows, failures) of the manifest's single-speaker clips: how many speakers each is found to hold."""
+    entries = [e for e in load_manifest(config.manifest, task=None) if e.task in SINGLE_SPEAKER_TASKS]
+    rows: list[dict] = []
+    failures: list[dict] = []
+    for entry in tqdm(entries, desc="bench diarize: single speakers", unit="file", file=sys.stderr):
+        found = attempt(
+            entry.id, lambda e=entry: len(diarize(decode_audio(e.path), encoder, config.options).speakers), failures
+        )
+        if found is not None:
+            rows.append({"id": entry.id, "language": entry.language, "speakers_found": found})
+    return rows, failures
+
+
+def _single_summary(rows: list[dict], singles: list[dict], single_failures: list[dict]) -> dict:
+    """The real recordings' figures, the single-speaker check and the count accuracy over both."""
+    real = [r for r in rows if r["source"] == "real"]
+    # A single-speaker clip with no speech found is not split; only more than one speaker is.
+    right = sum(r["speakers"] == r["speakers_found"] for r in rows) + sum(s["speakers_found"] <= 1 for s in singles)
+    scored = len(rows) + len(singles)
+    return {
+        "der_real": _der(real, "counts") if real else None,
+        "der_real_no_collar": _der(real, "counts_no_collar") if real else None,
+        "count_accuracy_real": round(sum(r["speakers"] == r["speakers_found"] for r in real) / len(real), 4)
+        if real
+        else None,
+        "count_accuracy": round(right / scored, 4) if scored else None,
+        "single_speaker_clips": len(singles),
+        "single_speaker_split": sum(s["speakers_found"] > 1 for s in singles),
+        "single_speaker_failed": len(single_failures),
+    }
 
 
 def _reference(entry: ManifestEntry) -> list[SpeakerTurn]:
@@ -152,11 +198,14 @@ def _figures(rows: list[dict]):
     return figures
 
 
-_COLUMNS = ("id", "language", "duration_s", "speakers", "speakers_found", "der", "der_no_collar", "rtf")
+_COLUMNS = ("id", "source", "language", "duration_s", "speakers", "speakers_found", "der", "der_no_collar", "rtf")
 
 
-def _tables(rows: list[dict], failures: list[dict]):
+def _tables(rows: list[dict], failures: list[dict], singles: list[dict]):
     tables = [("Files", _COLUMNS, [[r[c] for c in _COLUMNS] for r in rows])]
+    split = [[s["id"], s["language"], s["speakers_found"]] for s in singles if s["speakers_found"] > 1]
+    if split:
+        tables.append(("Single-speaker clips split", ("id", "language", "speakers_found"), split))
     if failures:
         tables.append(("Failed files", ("id", "code", "message"), failure_table(failures)))
     return tables

@@ -31,14 +31,13 @@ def record(
     from shenggu.asr.pipeline import TranscribeOptions
     from shenggu.asr.registry import get_recognizer
     from shenggu.config import get_settings
-    from shenggu.diarize.pipeline import DiarizeOptions
     from shenggu.diarize.roles import parse_roles
     from shenggu.solutions.court import HearingHeader, export_record
-    from shenggu.solutions.court.hearing import parse_participants, record_hearing
+    from shenggu.solutions.court.hearing import hearing_speakers, parse_participants, record_hearing
 
     settings = get_settings()
     header = HearingHeader(case, court, date, participants=parse_participants(participants))
-    speakers = DiarizeOptions(num_speakers=num_speakers)
+    speakers = hearing_speakers(parse_roles(roles), num_speakers)
     options = TranscribeOptions(language=language).batched_as(settings)
     recognizer = get_recognizer(settings=settings)
     result = record_hearing(file, header, recognizer, parse_roles(roles), speakers, options)

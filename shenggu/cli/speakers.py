@@ -54,9 +54,13 @@ def bench_diarize(
     out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
     mixes: Annotated[bool, typer.Option(help="Add the multi-speaker mixes built from the manifest's clips.")] = True,
     oracle_count: Annotated[bool, typer.Option(help="Give each file its reference number of speakers.")] = False,
+    singles: Annotated[
+        bool, typer.Option(help="Check that the manifest's single-speaker (asr, pronunciation) clips stay one speaker.")
+    ] = True,
 ) -> None:
-    """Diarization: DER (0.25 s collar and none), speaker-count accuracy and RTF against reference RTTM files."""
+    """Diarization: DER (0.25 s collar and none), speaker-count accuracy and RTF against reference RTTM files, and
+    the single-speaker check."""
     from shenggu.bench.diarize import DiarizeBenchConfig, run_diarize_bench
 
-    summary = run_diarize_bench(DiarizeBenchConfig(manifest, out, mixes, oracle_count))
+    summary = run_diarize_bench(DiarizeBenchConfig(manifest, out, mixes, oracle_count, singles))
     print_summary(summary, out)

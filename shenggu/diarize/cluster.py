@@ -1,29 +1,50 @@
 """Clustering of speaker embeddings: average-linkage agglomerative clustering on cosine similarity.
 
-The number of speakers is found by merging until no two clusters are more alike than ``threshold`` (calibrated
-on real recordings for GE2E windows), or fixed by the caller. Long recordings have thousands of windows: they
-are first reduced to at most ``MAX_POINTS`` k-means centroids (each weighted by its size), then clustered.
+The number of speakers, unless the caller fixes it, is found while merging (:class:`CountRule`): two clusters
+stay apart when they are less alike than ``threshold``, or, less far apart, when they take turns — their
+windows alternate in time, as two people in a conversation do, where one speaker's drift (a new room, a
+raised voice) splits a recording into one early and one late part. A cluster with fewer than ``min_windows``
+windows is not a speaker: its windows join the most similar cluster. Long recordings have thousands of windows:
+they are first reduced to at most ``MAX_POINTS`` k-means centroids (each weighted by its size), then clustered.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 MAX_POINTS = 300
 
 
+@dataclass(frozen=True)
+class CountRule:
+    """When two clusters are two speakers (constants chosen by cross-validation, see the README)."""
+
+    # Average-linkage cosine similarity below which two clusters stay apart in any case.
+    threshold: float = 0.54
+    # Below this they stay apart when they alternate in at least ``min_turns`` runs (None: never).
+    turn_threshold: float | None = 0.66
+    min_turns: int = 3
+    # Runs of fewer windows are not turns (a stray window is noise, not a reply).
+    min_run: int = 3
+    # A cluster with fewer windows is absorbed, never a speaker of its own.
+    min_windows: int = 1
+
+
 def cluster_embeddings(
     embeddings: np.ndarray,
-    threshold: float,
+    rule: CountRule | float,
     num_speakers: int | None = None,
     min_speakers: int = 1,
     max_speakers: int = 8,
 ) -> np.ndarray:
-    """A cluster label (0, 1, …) for each row of unit-length ``embeddings``.
+    """A cluster label (0, 1, …) for each row of unit-length ``embeddings`` (rows in time order).
 
-    With ``num_speakers`` merging stops at exactly that many clusters (or fewer rows); otherwise it stops when the
-    most similar pair of clusters is below ``threshold``, but never above ``max_speakers`` or below
-    ``min_speakers`` clusters."""
+    With ``num_speakers`` merging stops at exactly that many clusters (or fewer rows); otherwise ``rule`` (or a
+    plain similarity threshold) says when to stop, but never above ``max_speakers`` or below ``min_speakers``
+    clusters."""
+    rule = rule if isinstance(rule, CountRule) else CountRule(rule, turn_threshold=None)
     n = len(embeddings)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -32,8 +53,10 @@ def cluster_embeddings(
         low = high = max(1, min(num_speakers, len(points)))
     else:
         low, high = max(1, min_speakers), max(1, max_speakers)
-    labels = _agglomerate(points, weights, threshold, low, high)
-    return _relabel(labels[assignment])
+    labels = _agglomerate(points, weights, assignment, rule, low, high)[assignment]
+    if num_speakers is None:
+        labels = _absorb_small(embeddings, labels, rule.min_windows, low)
+    return _relabel(labels)
 
 
 def _reduce(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,7 +89,9 @@ def _reduce(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return centroids[used], weights, remap[assignment]
 
 
-def _agglomerate(points: np.ndarray, weights: np.ndarray, threshold: float, low: int, high: int) -> np.ndarray:
+def _agglomerate(
+    points: np.ndarray, weights: np.ndarray, assignment: np.ndarray, rule: CountRule, low: int, high: int
+) -> np.ndarray:
     """Average linkage: the similarity of two clusters is the weighted mean similarity of their members."""
     n = len(points)
     similarity = (points @ points.T).astype(np.float64)
@@ -82,7 +107,7 @@ def _agglomerate(points: np.ndarray, weights: np.ndarray, threshold: float, low:
         means[:, ~alive] = -np.inf
         np.fill_diagonal(means, -np.inf)
         a, b = np.unravel_index(int(np.argmax(means)), means.shape)
-        if means[a, b] < threshold and clusters <= high:
+        if clusters <= high and _apart(float(means[a, b]), labels[assignment], a, b, min(sizes[a], sizes[b]), rule):
             break
         pair_sums[a, :] += pair_sums[b, :]
         pair_sums[:, a] += pair_sums[:, b]
@@ -90,6 +115,41 @@ def _agglomerate(points: np.ndarray, weights: np.ndarray, threshold: float, low:
         alive[b] = False
         labels[labels == b] = a
         clusters -= 1
+    return labels
+
+
+def _apart(similarity: float, row_labels: np.ndarray, a: int, b: int, smaller: float, rule: CountRule) -> bool:
+    """Whether clusters ``a`` and ``b`` (``row_labels``: the cluster of each row) are two speakers."""
+    if smaller < rule.min_windows:
+        return False
+    if similarity < rule.threshold:
+        return True
+    if rule.turn_threshold is None or similarity >= rule.turn_threshold:
+        return False
+    return _turns(row_labels[(row_labels == a) | (row_labels == b)], rule.min_run) >= rule.min_turns
+
+
+def _turns(sequence: np.ndarray, min_run: int) -> int:
+    """Number of turns in a time-ordered sequence of two labels: runs of at least ``min_run`` rows, a shorter run
+    being ignored (the runs either side of it join when they have the same label)."""
+    edges = np.flatnonzero(np.diff(sequence)) + 1
+    starts = np.concatenate([[0], edges])
+    lengths = np.diff(np.concatenate([starts, [len(sequence)]]))
+    kept = sequence[starts[lengths >= min_run]]
+    return int(np.count_nonzero(np.diff(kept)) + 1) if len(kept) else 0
+
+
+def _absorb_small(embeddings: np.ndarray, labels: np.ndarray, min_windows: int, low: int) -> np.ndarray:
+    """Rows of clusters with fewer than ``min_windows`` rows moved to the most similar larger cluster (its
+    centroid), unless fewer than ``low`` clusters would be left."""
+    counts = np.bincount(labels)
+    large = np.flatnonzero(counts >= min_windows)
+    if len(large) == np.count_nonzero(counts) or len(large) < max(low, 1):
+        return labels
+    centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in large])
+    small = ~np.isin(labels, large)
+    labels = labels.copy()
+    labels[small] = large[np.argmax(embeddings[small] @ centroids.T, axis=1)]
     return labels
 
 

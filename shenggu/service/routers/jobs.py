@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio import probe_duration
+from shenggu.diarize.roles import parse_roles
 from shenggu.errors import InvalidOptionError
 from shenggu.service.audio_requests import AudioRequest, AudioRequestDep
 from shenggu.service.callbacks import DestinationPolicy, check_url
@@ -40,7 +41,7 @@ from shenggu.service.tasks import (
 )
 from shenggu.service.uploads import StoredUpload, persist_upload, upload_errors
 from shenggu.service.worker import job_results_dir, job_view
-from shenggu.solutions.court.hearing import DEFAULT_ROLES, parse_participants
+from shenggu.solutions.court.hearing import DEFAULT_ROLES, hearing_speakers, parse_participants
 from shenggu.solutions.court.record import HearingHeader
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
@@ -94,6 +95,8 @@ async def create_job(
     court_header = _court_header(case_number, court, hearing_date, participants) if task == "court_record" else None
     if court_header is not None:
         diarize, roles = True, roles or ",".join(DEFAULT_ROLES)
+        known = hearing_speakers(parse_roles(roles), num_speakers, min_speakers, max_speakers)
+        num_speakers, min_speakers, max_speakers = known.num_speakers, known.min_speakers, known.max_speakers
     if task == "assess":
         options = {"assess": asdict(AssessRequest.parse(language, text))}
     else:
