@@ -24,7 +24,10 @@ _PREPEND_PUNCT = "\"'“¿([{-"
 _APPEND_PUNCT = "\"'.。,，!！?？:：”)]}、"
 # Above this zlib compression ratio a text is almost surely a repetition loop (Whisper's own heuristic).
 _LOOP_COMPRESSION_RATIO = 2.4
-_SCORE_BATCH = 8
+# Candidate texts scored per CTranslate2 call. Each call holds attention over every text's tokens (a 28 s Mandarin
+# window reads ~200) against 1500 frames, so peak memory grew with the longest window a recording happened to
+# have: 8 texts a call raised the peak ~190 MB over 20 minutes of audio, 2 texts ~70 MB, at the same speed.
+_SCORE_BATCH = 2
 # MKL's per-thread buffer cache (CTranslate2 on x86) grows with each worker thread: off, it saves ~35 MB per
 # worker at the same speed. Must be set before ctranslate2 is first imported.
 os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
@@ -193,7 +196,7 @@ class WhisperRecognizer(SlottedEngine):
 
         def score(texts: Sequence[str]) -> list[float]:
             scores: list[float] = []
-            # A few texts at a time: each needs its own copy of the encoder output (3 MB for a 30 s window).
+            # A few texts at a time (see _SCORE_BATCH): each needs its own copy of the encoder output.
             for i in range(0, len(texts), _SCORE_BATCH):
                 group = texts[i : i + _SCORE_BATCH]
                 tokens = [tokenizer.encode(t) or [tokenizer.eot] for t in group]
