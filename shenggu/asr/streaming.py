@@ -145,7 +145,11 @@ class StreamingSession:
     def __init__(self, recognizer: Recognizer, options: StreamOptions | None = None) -> None:
         self.recognizer = recognizer
         self.options = options or StreamOptions()
-        self.transcribe_options = TranscribeOptions(language=self.options.language, hotwords=self.options.hotwords)
+        # Finals keep silence padding in every language: the file-mode ablation that chose zeros for Mandarin used
+        # 30 s of context, a final 15 s, and with zeros a repeated sentence lost its repetition.
+        self.transcribe_options = TranscribeOptions(
+            language=self.options.language, hotwords=self.options.hotwords, pad_with_silence=True
+        )
         self.language = self.transcribe_options.language
         self._vad = StreamingVad(
             VadOptions(

@@ -16,13 +16,29 @@ never abstaining; ``baseline_top1``, ``baseline_top3``, ``baseline_mrr``, ``base
 With ``spoken``: each query is synthesized with shenggu's TTS, transcribed with shenggu's ASR, and the transcript
 is retrieved: ``spoken_top1``, ``spoken_top3``, ``spoken_mrr``, ``spoken_abstain_rate``, ``spoken_cer``
 (character error rate of the transcripts; word error rate for English queries), ``spoken_baseline_top1``,
-``spoken_baseline_top3`` and ``spoken_baseline_mrr``: what recognition errors cost.
+``spoken_baseline_top3`` and ``spoken_baseline_mrr``: what recognition errors cost. ``transcripts`` caches the
+spoken queries' transcripts in a JSON file, so that repeated runs decode each query once.
+
+With ``cv`` = K (``faq_cv``): fusion weights and the confidence model are chosen on K-1 folds of the queries
+(grouped by gold entry; typed and, with ``spoken``, spoken queries together) and scored on the held-out fold:
+``cv_top1``, ``cv_mrr``, ``cv_rank_top1``, ``cv_rank_mrr``, ``cv_abstain_rate``, the embedding-only baseline's
+``cv_baseline_*`` on the same queries and the paired ``cv_*_gain``, each with a bootstrap 95 % interval
+(``*_ci``); ``cv_spoken_*`` the same over the spoken queries; ``cv_fold_fusions`` (each fold's choice) and
+``cv_chosen_on_all`` (the choice made on every query, which the shipped constants must equal). With ``rerank``
+too, the language-model re-ranker's weight is cross-validated the same way: ``cv_rerank_*`` (see
+``faq_cv.cross_validate_rerank``).
+
+With ``off_topic`` (questions the knowledge base cannot answer, e.g. ``shared/eval/callcentre/dialogues.jsonl``'s
+customer turns for the banking base): ``off_topic_answered`` (share answered anyway: lower is better; the
+embedding-only ranker always answers), ``off_topic_answered_ci``, ``off_topic_n``. Thresholds chosen on answerable
+queries alone favour answering; this is the other side of that trade.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sys
 import time
@@ -31,8 +47,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from shenggu.bench.faq_cv import Item, cross_validate, cross_validate_rerank
 from shenggu.bench.resources import peak_rss_mb
+from shenggu.bench.stats import bootstrap_mean_interval
 from shenggu.errors import InvalidOptionError
+from shenggu.nlp.faq.rerank import LlmJudge
 from shenggu.nlp.faq.retrieval import FaqAnswer, FaqIndex
 from shenggu.nlp.faq.types import EntryText, KbEntry, KnowledgeBase
 from shenggu.reports.page import write_html_report
@@ -55,6 +74,10 @@ class FaqBenchConfig:
     voice: str | None = None  # default: shenggu's default voice of each query's language
     embedding_only: bool = False  # only the baseline (headline keys are then the baseline's)
     limit: int | None = None
+    transcripts: Path | None = None  # JSON cache of the spoken queries' transcripts (see ``hear_queries``)
+    cv: int = 0  # folds of cross-validation (0: none)
+    rerank: bool = False  # with cv: also cross-validate the language-model re-ranker (slow)
+    off_topic: Path | None = None  # questions the knowledge base cannot answer (see ``load_off_topic``)
 
 
 def _read_tsv(path: Path, required: tuple[str, ...]) -> list[dict]:
@@ -115,13 +138,76 @@ def run_faq_bench(config: FaqBenchConfig) -> dict:
     summary["ms_per_query"] = round(1000 * seconds / len(rows), 1) if rows else None
     for row, base in zip(rows, baseline_rows, strict=True):
         row["baseline_rank"], row["baseline_top"] = base["rank"], base["top"]
-    if config.spoken:
-        _spoken(config, queries, rows, index, baseline, n_entries, summary)
+    heard = _spoken(config, queries, rows, index, baseline, n_entries, summary) if config.spoken else []
+    if config.cv and not config.embedding_only:
+        items = _cv_items(index, queries, heard)
+        summary.update(cross_validate(index, baseline, items, config.cv))
+        if config.rerank:
+            summary.update(cross_validate_rerank(index, items, config.cv, _judge_model()))
+    if config.off_topic is not None:
+        summary.update(_off_topic(index, load_off_topic(config.off_topic)))
     summary["peak_rss_mb"] = round(peak_rss_mb(), 1)
     config.out.mkdir(parents=True, exist_ok=True)
     write_results(config.out, summary, rows)
     write_html_report(config.out, "shenggu bench faq", summary, _figures(summary, rows), _tables(rows))
     return summary
+
+
+OFF_TOPIC_SAMPLE = 150
+_MIN_OFF_TOPIC_CHARS = 6  # shorter turns are mostly 好的 / 嗯 / 谢谢, not questions
+
+
+def load_off_topic(path: Path) -> list[str]:
+    """Questions no entry answers: a text file (one a line), or dialogues in the ``shared/eval/callcentre``
+    JSONL shape, whose customer turns count; at most ``OFF_TOPIC_SAMPLE``, drawn with a fixed seed."""
+    import random
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot read {path}: {exc}") from None
+    if path.suffix == ".jsonl":
+        try:
+            dialogues = [json.loads(line) for line in text.splitlines() if line.strip()]
+            lines = [t["text"] for d in dialogues for t in d["turns"] if t.get("speaker") == "customer"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidOptionError(f"{path}: not dialogues with turns of speaker and text ({exc})") from None
+    else:
+        lines = text.splitlines()
+    questions = [q.strip() for q in lines if len(q.strip()) >= _MIN_OFF_TOPIC_CHARS]
+    if not questions:
+        raise InvalidOptionError(f"{path} has no off-topic questions")
+    return random.Random(0).sample(questions, min(OFF_TOPIC_SAMPLE, len(questions)))
+
+
+def _off_topic(index: FaqIndex, questions: list[str]) -> dict:
+    """How often questions the knowledge base cannot answer are answered anyway (lower is better)."""
+    answered = [float(index.answer(q).status == "answer") for q in questions]
+    return {
+        "off_topic_n": len(answered),
+        "off_topic_answered": round(sum(answered) / len(answered), 4),
+        "off_topic_answered_ci": [round(v, 4) for v in bootstrap_mean_interval(answered)],
+    }
+
+
+def _cv_items(index: FaqIndex, queries: list[dict], heard: list[str]) -> list[Item]:
+    """The typed queries, and their transcripts when spoken (an empty one is a miss for both rankers), as
+    cross-validation items."""
+    position = {e.id: i for i, e in enumerate(index.entries)}
+    said = [(q, q["query"], False) for q in queries] + [
+        (q, text, True) for q, text in zip(queries, heard, strict=False)
+    ]
+    return [
+        Item(text, position[q["gold_kb_id"]], q["gold_kb_id"], spoken, index.text_scores(text))
+        for q, text, spoken in said
+    ]
+
+
+def _judge_model() -> LlmJudge:
+    from shenggu.config import get_settings
+    from shenggu.llm.llama import get_language_model
+
+    return LlmJudge(get_language_model(get_settings()))
 
 
 def _judge(query_id: str, query: str, gold: str, index: FaqIndex, n_entries: int) -> dict:
@@ -173,46 +259,24 @@ def _spoken(
     baseline: FaqIndex,
     n_entries: int,
     summary: dict,
-) -> None:
-    """Speak every query, transcribe it, retrieve the transcript; add ``spoken_*`` keys and row columns."""
-    import numpy as np
-
-    from shenggu.asr.pipeline import TranscribeOptions, transcribe
-    from shenggu.asr.registry import get_recognizer
-    from shenggu.audio.encode import StreamingEncoder
+) -> list[str]:
+    """Retrieve every query's transcript (``hear_queries``); add ``spoken_*`` keys and row columns. Returns the
+    transcripts, in query order."""
     from shenggu.bench.scoring import score, total
-    from shenggu.config import get_settings
-    from shenggu.tts.synthesis import synthesize
-    from shenggu.tts.voices import DEFAULT_VOICES, get_voice
 
-    settings = get_settings()
-    recognizer = get_recognizer(settings=settings)
-    spoken_rows, baseline_rows, counts = [], [], []
-    for q, row in tqdm(
-        list(zip(queries, rows, strict=True)), desc="faq spoken", unit="query", file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-    ):  # fmt: skip
-        text = " ".join(re.sub(r"[*#]{2,}", " ", q["query"]).split())  # anonymization masks are not read aloud
-        language = text_language(text)
-        voice = get_voice(config.voice).id if config.voice else DEFAULT_VOICES[language]
-        chunks = list(synthesize(text, voice, settings=settings))
-        samples = np.concatenate([c.samples for c in chunks])
-        encoder = StreamingEncoder("wav", chunks[0].sample_rate)
-        wav = encoder.encode(samples) + encoder.finish()
-        try:
-            options = TranscribeOptions(language=language).batched_as(settings)
-            heard = transcribe(io.BytesIO(wav), recognizer, options).text
-        except Exception as exc:  # a clip the recognizer rejects (no speech found) is an empty transcript
-            heard = ""
-            row["spoken_error"] = str(exc)[:200]
-        counts.append(score(language, text, heard))
-        spoken = _judge(q["query_id"], heard, q["gold_kb_id"], index, n_entries) if heard else _unanswered(q)
-        base = _judge(q["query_id"], heard, q["gold_kb_id"], baseline, n_entries) if heard else _unanswered(q)
+    spoken_rows, baseline_rows, counts, heard_all = [], [], [], []
+    for q, row, heard in zip(queries, rows, hear_queries(config, queries), strict=True):
+        counts.append(score(heard.language, heard.said, heard.text))
+        spoken = _judge(q["query_id"], heard.text, q["gold_kb_id"], index, n_entries) if heard.text else _unanswered(q)
+        base = _judge(q["query_id"], heard.text, q["gold_kb_id"], baseline, n_entries) if heard.text else _unanswered(q)
         spoken_rows.append(spoken)
         baseline_rows.append(base)
+        heard_all.append(heard.text)
+        if heard.error:
+            row["spoken_error"] = heard.error
         row.update(
-            heard=heard,
-            voice=voice,
+            heard=heard.text,
+            voice=heard.voice,
             cer=round(counts[-1].rate, 4),
             spoken_status=spoken["status"],
             spoken_correct=spoken["correct"],
@@ -226,6 +290,85 @@ def _spoken(
     base_metrics = _metrics(baseline_rows)
     for key in ("top1", "top3", "mrr"):
         summary[f"spoken_baseline_{key}"] = base_metrics.get(key)
+    return heard_all
+
+
+@dataclass
+class Heard:
+    """A query as spoken (``said``: masks removed) and as recognized (``text``; empty with ``error`` when the
+    recognizer rejected the clip)."""
+
+    said: str
+    language: str
+    voice: str
+    text: str
+    error: str = ""
+
+
+def hear_queries(config: FaqBenchConfig, queries: list[dict]) -> list[Heard]:
+    """Speak every query with shenggu's TTS and transcribe it with shenggu's ASR.
+
+    With ``config.transcripts`` (a JSON file) transcripts already there, keyed by voice and text, are reused and
+    new ones are added, so repeated runs (cross-validation, experiments) decode each query once. The cache does
+    not know the recognizer's settings: delete it after changing them."""
+    cache = _read_transcripts(config.transcripts) if config.transcripts is not None else {}
+    heard = []
+    for q in tqdm(queries, desc="faq spoken", unit="query", file=sys.stderr, disable=not sys.stderr.isatty()):
+        said = " ".join(re.sub(r"[*#]{2,}", " ", q["query"]).split())  # anonymization masks are not read aloud
+        language = text_language(said)
+        voice = _voice_id(config.voice, language)
+        key = f"{voice}\t{said}"
+        if key not in cache:
+            cache[key] = _speak_and_transcribe(said, language, voice)
+            if config.transcripts is not None:  # saved at once: an interrupted run keeps what it decoded
+                config.transcripts.parent.mkdir(parents=True, exist_ok=True)
+                config.transcripts.write_text(json.dumps(cache, ensure_ascii=False, indent=1), encoding="utf-8")
+        heard.append(Heard(said, language, voice, cache[key]["text"], cache[key]["error"]))
+    return heard
+
+
+def _read_transcripts(path: Path) -> dict[str, dict]:
+    """The transcript cache at ``path`` (empty when there is none yet)."""
+    if not path.is_file():
+        return {}
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = None
+    entries = cache.values() if isinstance(cache, dict) else [None]
+    if not all(
+        isinstance(e, dict) and isinstance(e.get("text"), str) and isinstance(e.get("error"), str) for e in entries
+    ):
+        raise InvalidOptionError(f"{path}: not a transcript cache written by bench faq")
+    return cache
+
+
+def _voice_id(voice: str | None, language: str) -> str:
+    from shenggu.tts.voices import DEFAULT_VOICES, get_voice
+
+    return get_voice(voice).id if voice else DEFAULT_VOICES[language]
+
+
+def _speak_and_transcribe(text: str, language: str, voice: str) -> dict:
+    """``{"text": transcript, "error": why it is empty}`` for ``text`` spoken by ``voice``."""
+    import numpy as np
+
+    from shenggu.asr.pipeline import TranscribeOptions, transcribe
+    from shenggu.asr.registry import get_recognizer
+    from shenggu.audio.encode import StreamingEncoder
+    from shenggu.config import get_settings
+    from shenggu.tts.synthesis import synthesize
+
+    settings = get_settings()
+    chunks = list(synthesize(text, voice, settings=settings))
+    samples = np.concatenate([c.samples for c in chunks])
+    encoder = StreamingEncoder("wav", chunks[0].sample_rate)
+    wav = encoder.encode(samples) + encoder.finish()
+    try:
+        options = TranscribeOptions(language=language).batched_as(settings)
+        return {"text": transcribe(io.BytesIO(wav), get_recognizer(settings=settings), options).text, "error": ""}
+    except Exception as exc:  # a clip the recognizer rejects (no speech found) is an empty transcript
+        return {"text": "", "error": str(exc)[:200]}
 
 
 def _unanswered(q: dict) -> dict:

@@ -26,6 +26,32 @@ def bench_faq(
         bool, typer.Option("--embedding-only", help="Run only the embedding-only baseline ranker.")
     ] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+    cv: Annotated[
+        int,
+        typer.Option(
+            help="K-fold cross-validation: fusion and confidence chosen on K-1 folds (by gold entry), scored on the "
+            "held-out fold (cv_* keys, with --spoken also cv_spoken_*). 0: none."
+        ),
+    ] = 0,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank", help="With --cv: also cross-validate the language-model re-ranker (slow: seconds per query)."
+        ),
+    ] = False,
+    transcripts: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --spoken: JSON cache of the transcripts (reused and extended), so queries are decoded once."
+        ),
+    ] = None,
+    off_topic: Annotated[
+        Path | None,
+        typer.Option(
+            help="Questions the base cannot answer (text, one a line; or dialogues .jsonl, customer turns): how "
+            "many are answered anyway (off_topic_answered)."
+        ),
+    ] = None,
 ) -> None:
     """FAQ retrieval: top-1, top-3, MRR, abstentions (fused ranker vs embedding-only), optionally on spoken queries."""
     from shenggu.bench.faq import FaqBenchConfig, run_faq_bench
@@ -38,5 +64,14 @@ def bench_faq(
         get_voice(voice)  # an unknown voice fails before any model loads
     if limit is not None and limit < 1:
         raise InvalidOptionError("--limit must be at least 1")
-    summary = run_faq_bench(FaqBenchConfig(kb, queries, out, spoken, voice, embedding_only, limit))
+    if transcripts is not None and not spoken:
+        raise InvalidOptionError("--transcripts needs --spoken")
+    if cv == 1 or cv < 0:
+        raise InvalidOptionError("--cv must be 0 (none) or at least 2 folds")
+    if cv and embedding_only:
+        raise InvalidOptionError("--cv tunes the fused ranker: not with --embedding-only")
+    if rerank and not cv:
+        raise InvalidOptionError("--rerank needs --cv")
+    config = FaqBenchConfig(kb, queries, out, spoken, voice, embedding_only, limit, transcripts, cv, rerank, off_topic)
+    summary = run_faq_bench(config)
     print_summary(summary, out)

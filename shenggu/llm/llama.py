@@ -108,6 +108,22 @@ class LlamaModel:
         finally:
             stop.set()
 
+    def next_token_logprobs(self, prompt: str, top: int = 20) -> dict[str, float]:
+        """Log-probabilities of the ``top`` likeliest tokens to follow the raw ``prompt`` (no chat template is
+        applied), from the model's own distribution: the prompt is evaluated and one token's distribution read.
+        llama.cpp reports no log-probabilities of prompt tokens, so scoring is done this way."""
+        body = {"prompt": prompt, "n_predict": 1, "n_probs": top, "temperature": 0.0, "post_sampling_probs": False}
+        try:
+            response = self._server.handle_completions(body)
+        except ValueError as exc:
+            raise InvalidOptionError(f"language model request rejected: {exc}") from exc
+        _raise_if_error(response)
+        try:
+            tokens = response["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except (KeyError, IndexError) as exc:
+            raise LanguageModelError(f"the model gave no token probabilities ({exc})") from None
+        return {t["token"]: float(t["logprob"]) for t in tokens}
+
     def _call(self, body: dict[str, Any], callback: Any = None) -> Any:
         try:
             return self._server.handle_chat_completions(body, callback)
