@@ -78,6 +78,14 @@ class TranscribeOptions:
         """These options with the batching the settings configure (``asr_batch_size``, ``asr_parallel_batches``)."""
         return replace(self, batch_size=settings.asr_batch_size, parallel_batches=settings.asr_parallel_batches)
 
+    def decoding_front(self, language: str | None) -> DecodingFront:
+        """The language's default front (``default_front``) with these options' own settings where given."""
+        default = default_front(language)
+        return DecodingFront(
+            default.lead_seconds if self.lead_seconds is None else self.lead_seconds,
+            default.pad_with_silence if self.pad_with_silence is None else self.pad_with_silence,
+        )
+
 
 @dataclass(frozen=True)
 class DecodingFront:
@@ -94,7 +102,8 @@ class DecodingFront:
 DECODING_FRONTS = {"zh": DecodingFront(0.0, False), "en": DecodingFront(1.0, True)}
 
 
-def _front(language: str | None) -> DecodingFront:
+def default_front(language: str | None) -> DecodingFront:
+    """The decoding front chosen for ``language`` (English's for an undeclared or other language)."""
     return DECODING_FRONTS.get(language or "en", DECODING_FRONTS["en"])
 
 
@@ -149,8 +158,7 @@ def transcribe(
     parallel = max(1, min(options.parallel_batches, recognizer.workers))
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="asr-batch") as pool:
         speech = _speech_stream(source, vad, buffer, name)
-        lead = options.lead_seconds if options.lead_seconds is not None else _front(options.language).lead_seconds
-        for window in group_windows(speech, lead_seconds=lead):
+        for window in group_windows(speech, lead_seconds=options.decoding_front(options.language).lead_seconds):
             found_speech = True
             batch.append(window)
             if len(batch) >= options.batch_size:
@@ -181,9 +189,7 @@ def decode_options_for(options: TranscribeOptions, language: str) -> DecodeOptio
         beam_size=options.beam_size,
         hotwords=tuple(options.hotwords),
         initial_prompt=options.initial_prompt,
-        pad_with_silence=(
-            options.pad_with_silence if options.pad_with_silence is not None else _front(language).pad_with_silence
-        ),
+        pad_with_silence=options.decoding_front(language).pad_with_silence,
         break_loops=options.loop_guards,
         refine=functools.partial(_refine, options, language),
     )

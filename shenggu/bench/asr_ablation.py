@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from shenggu.asr.pipeline import DECODING_FRONTS, TranscribeOptions
+from shenggu.asr.pipeline import TranscribeOptions, default_front
 from shenggu.bench.stats import bootstrap_ratio_interval, leave_one_out
 
 # The prompt Whisper's authors suggest for simplified Mandarin with punctuation (measured harmful, kept as a check).
@@ -38,10 +38,10 @@ def _prompt(options: TranscribeOptions, language: str) -> TranscribeOptions:
 
 
 def _front_stage(name: str, description: str, field: str, on: object, off: object) -> Stage:
-    """A decoding-front setting, flipped from the language's default (``DECODING_FRONTS``) to the other value."""
+    """A decoding-front setting, flipped from the language's default (``default_front``) to the other value."""
 
     def on_by_default(language: str) -> bool:
-        return getattr(DECODING_FRONTS.get(language, DECODING_FRONTS["en"]), field) == on
+        return getattr(default_front(language), field) == on
 
     def switch(options: TranscribeOptions, language: str) -> TranscribeOptions:
         return replace(options, **{field: off if on_by_default(language) else on})

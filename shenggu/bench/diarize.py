@@ -116,14 +116,12 @@ def _single_summary(rows: list[dict], singles: list[dict], single_failures: list
     """The real recordings' figures, the single-speaker check and the count accuracy over both."""
     real = [r for r in rows if r["source"] == "real"]
     # A single-speaker clip with no speech found is not split; only more than one speaker is.
-    right = sum(r["speakers"] == r["speakers_found"] for r in rows) + sum(s["speakers_found"] <= 1 for s in singles)
+    right = _right_counts(rows) + sum(s["speakers_found"] <= 1 for s in singles)
     scored = len(rows) + len(singles)
     return {
         "der_real": _der(real, "counts") if real else None,
         "der_real_no_collar": _der(real, "counts_no_collar") if real else None,
-        "count_accuracy_real": round(sum(r["speakers"] == r["speakers_found"] for r in real) / len(real), 4)
-        if real
-        else None,
+        "count_accuracy_real": round(_right_counts(real) / len(real), 4) if real else None,
         "count_accuracy": round(right / scored, 4) if scored else None,
         "single_speaker_clips": len(singles),
         "single_speaker_split": sum(s["speakers_found"] > 1 for s in singles),
@@ -176,11 +174,16 @@ def _summarize(rows: list[dict]) -> dict:
         "files": len(rows),
         "der": _der(rows, "counts"),
         "der_no_collar": _der(rows, "counts_no_collar"),
-        "speaker_count_accuracy": round(sum(r["speakers"] == r["speakers_found"] for r in rows) / len(rows), 4),
+        "speaker_count_accuracy": round(_right_counts(rows) / len(rows), 4),
         "rtf": round(sum(r["seconds"] for r in rows) / audio, 4) if audio else None,
         "der_two_speaker": _der(two, "counts") if two else None,
         "der_two_speaker_no_collar": _der(two, "counts_no_collar") if two else None,
     }
+
+
+def _right_counts(rows: list[dict]) -> int:
+    """How many files were found to hold their reference number of speakers."""
+    return sum(r["speakers"] == r["speakers_found"] for r in rows)
 
 
 def _der(rows: list[dict], key: str) -> float:

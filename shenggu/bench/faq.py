@@ -56,7 +56,7 @@ from shenggu.nlp.faq.retrieval import FaqAnswer, FaqIndex
 from shenggu.nlp.faq.types import EntryText, KbEntry, KnowledgeBase
 from shenggu.reports.page import write_html_report
 from shenggu.reports.plots import bar_plot, histogram_plot
-from shenggu.reports.results import write_results
+from shenggu.reports.results import write_results, write_text_atomically
 from shenggu.text.script import text_language
 
 KB_COLUMNS = ("kb_id", "question")
@@ -321,8 +321,7 @@ def hear_queries(config: FaqBenchConfig, queries: list[dict]) -> list[Heard]:
         if key not in cache:
             cache[key] = _speak_and_transcribe(said, language, voice)
             if config.transcripts is not None:  # saved at once: an interrupted run keeps what it decoded
-                config.transcripts.parent.mkdir(parents=True, exist_ok=True)
-                config.transcripts.write_text(json.dumps(cache, ensure_ascii=False, indent=1), encoding="utf-8")
+                write_text_atomically(config.transcripts, json.dumps(cache, ensure_ascii=False, indent=1))
         heard.append(Heard(said, language, voice, cache[key]["text"], cache[key]["error"]))
     return heard
 

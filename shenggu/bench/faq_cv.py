@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shenggu.bench.stats import bootstrap_mean_interval
-from shenggu.nlp.faq.rerank import RERANK_K, LlmJudge, rerank_order
+from shenggu.nlp.faq.rerank import RERANK_K, LlmJudge, rerank_head
 from shenggu.nlp.faq.retrieval import AnswerPolicy, FaqIndex, Fusion, TextScores
 
 # Declared before looking at any fold: the current round settings and their neighbours.
@@ -270,13 +270,11 @@ def _rerank_table(
     for i, item in enumerate(items):
         best, best_text = index.entry_scores(item.scores.fused(fusion)[1])
         order = [int(e) for e in np.argsort(-best, kind="stable")]
-        head = order[:RERANK_K]
         started = time.perf_counter()
-        judgements = [judge.same_question(item.query, index.texts[best_text[e]].text) for e in head]
+        judgements = [judge.same_question(item.query, index.texts[best_text[e]].text) for e in order[:RERANK_K]]
         seconds.append(time.perf_counter() - started)
         for w, weight in enumerate(RERANK_WEIGHTS):
-            reordered = [head[j] for j in rerank_order([best[e] for e in head], judgements, weight)] + order[RERANK_K:]
-            out[w, i] = reordered.index(item.gold) + 1
+            out[w, i] = rerank_head(order, best, judgements, weight).index(item.gold) + 1
     return out
 
 

@@ -37,9 +37,10 @@ def record(
 
     settings = get_settings()
     header = HearingHeader(case, court, date, participants=parse_participants(participants))
-    speakers = hearing_speakers(parse_roles(roles), num_speakers)
+    role_names = parse_roles(roles)
+    speakers = hearing_speakers(role_names, num_speakers)
     options = TranscribeOptions(language=language).batched_as(settings)
     recognizer = get_recognizer(settings=settings)
-    result = record_hearing(file, header, recognizer, parse_roles(roles), speakers, options)
+    result = record_hearing(file, header, recognizer, role_names, speakers, options)
     for kind, path in export_record(result, out).items():
         typer.echo(f"{kind}: {path}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 RERANK_K = 5
@@ -67,3 +68,10 @@ def rerank_order(scores: list[float], judgements: list[float], weight: float = R
     """Positions of candidates (retrieval ``scores``, best first) in their re-ranked order."""
     fused = [s + weight * j for s, j in zip(scores, judgements, strict=True)]
     return sorted(range(len(fused)), key=lambda i: -fused[i])
+
+
+def rerank_head(order: list[int], scores: Sequence[float], judgements: list[float], weight: float) -> list[int]:
+    """``order`` (entries, best first; ``scores`` by entry) with its first ``len(judgements)`` entries
+    re-ranked by their judgements, the rest as they were."""
+    head = order[: len(judgements)]
+    return [head[i] for i in rerank_order([scores[e] for e in head], judgements, weight)] + order[len(head) :]

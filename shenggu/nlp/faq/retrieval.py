@@ -46,7 +46,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from shenggu.nlp.faq import embedder, lexical
-from shenggu.nlp.faq.rerank import RERANK_K, RERANK_WEIGHT, LlmJudge, rerank_order
+from shenggu.nlp.faq.rerank import RERANK_K, RERANK_WEIGHT, LlmJudge, rerank_head
 from shenggu.nlp.faq.types import LANGUAGES, KbEntry, KnowledgeBase
 from shenggu.text.script import text_language
 
@@ -299,11 +299,8 @@ class FaqIndex:
         best, best_text = self.entry_scores(fused)
         order = [int(e) for e in np.argsort(-best, kind="stable") if best_text[e] >= 0]
         if self.judge is not None:
-            head = order[:RERANK_K]
-            judgements = [self.judge.same_question(query, self.texts[best_text[e]].text) for e in head]
-            order[: len(head)] = [
-                head[i] for i in rerank_order([best[e] for e in head], judgements, self.rerank_weight)
-            ]
+            judgements = [self.judge.same_question(query, self.texts[best_text[e]].text) for e in order[:RERANK_K]]
+            order = rerank_head(order, best, judgements, self.rerank_weight)
         return _Ranking(order, best, best_text, semantic, scores.lexical)
 
     def _candidate(self, ranking: _Ranking, e: int, language: str) -> Candidate:
