@@ -107,19 +107,34 @@ def test_each_fold_is_chosen_without_its_own_queries(monkeypatch):
 
 
 def test_transcripts_are_read_from_the_cache_without_decoding(tmp_path, monkeypatch):
+    """Each vocabulary's transcript has its own cache entry; cached ones are neither spoken nor decoded."""
     cache = tmp_path / "heard.json"
-    cache.write_text(json.dumps({"zf_xiaoxiao\t我什么时候可以借贷": {"text": "我什么时候可以接待", "error": ""}}))
+    vocabulary = ["借贷"]
+    aided_key = f"zf_xiaoxiao\t我什么时候可以借贷\tvocabulary {faq_bench._digest(vocabulary)}"
+    cache.write_text(
+        json.dumps(
+            {
+                "zf_xiaoxiao\t我什么时候可以借贷": {"text": "我什么时候可以接待", "error": ""},
+                aided_key: {"text": "我什么时候可以借贷", "error": ""},
+            }
+        )
+    )
 
     def no_decoding(*args):
-        raise AssertionError("decoded a cached query")
+        raise AssertionError("spoke or decoded a cached query")
 
-    monkeypatch.setattr(faq_bench, "_speak_and_transcribe", no_decoding)
+    monkeypatch.setattr(faq_bench, "_speak", no_decoding)
+    monkeypatch.setattr(faq_bench, "_transcribe", no_decoding)
     config = FaqBenchConfig(tmp_path, tmp_path, tmp_path, spoken=True, transcripts=cache)
-    heard = hear_queries(config, [{"query": "我什么时候可以借贷***"}])  # masks are not spoken
-    assert [(h.said, h.text, h.voice) for h in heard] == [("我什么时候可以借贷", "我什么时候可以接待", "zf_xiaoxiao")]
+    plain, aided = hear_queries(config, [{"query": "我什么时候可以借贷***"}], [[], vocabulary])  # masks: not spoken
+    assert [(h.said, h.text, h.voice) for h in plain] == [("我什么时候可以借贷", "我什么时候可以接待", "zf_xiaoxiao")]
+    assert [h.text for h in aided] == ["我什么时候可以借贷"]
+    assert (plain[0].errors.errors, aided[0].errors.errors) == (2, 0)
+    with pytest.raises(AssertionError, match="spoke or decoded"):  # another vocabulary is another transcript
+        hear_queries(config, [{"query": "我什么时候可以借贷"}], [["接待"]])
     cache.write_text(json.dumps({"x": {"text": 3}}))
     with pytest.raises(InvalidOptionError, match="not a transcript cache"):
-        hear_queries(config, [{"query": "借贷"}])
+        hear_queries(config, [{"query": "借贷"}], [[]])
 
 
 def test_bench_faq_cv_options_are_checked(tmp_path):

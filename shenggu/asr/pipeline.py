@@ -52,6 +52,9 @@ class TranscribeOptions:
 
     language: str | None = None  # "zh", "en" or None to detect
     hotwords: list[str] = field(default_factory=list)
+    # Domain terms (a knowledge base's words, say: hundreds) that homophone correction may restore, as it does
+    # hotwords; unlike hotwords they do not prompt a second decoding pass, which a long list would only truncate.
+    vocabulary: list[str] = field(default_factory=list)
     initial_prompt: str | None = None
     beam_size: int = 5
     batch_size: int = 1  # the operator's choice comes from the settings: `batched_as`
@@ -210,7 +213,7 @@ def _refine(options: TranscribeOptions, language: str, result: ChunkResult, scor
     if options.post.simplified:
         simplify_words(decoded.words)
     if options.correct:
-        correct_words(decoded.words, hotwords=options.hotwords, scorer=scorer)
+        correct_words(decoded.words, hotwords=[*options.hotwords, *options.vocabulary], scorer=scorer)
 
 
 def window_segments(window: Window, result: ChunkResult, language: str, options: TranscribeOptions) -> list[Segment]:

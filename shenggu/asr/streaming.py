@@ -45,6 +45,7 @@ class StreamOptions:
 
     language: str | None = None
     hotwords: list[str] = field(default_factory=list)
+    vocabulary: list[str] = field(default_factory=list)  # see TranscribeOptions.vocabulary
     end_silence_ms: int = 400
     speculate_ms: int = 100  # silence after which the open sentence is decoded in advance; 0: never
     max_sentence_s: float = 20.0
@@ -148,7 +149,10 @@ class StreamingSession:
         # Finals keep silence padding in every language: the file-mode ablation that chose zeros for Mandarin used
         # 30 s of context, a final 15 s, and with zeros a repeated sentence lost its repetition.
         self.transcribe_options = TranscribeOptions(
-            language=self.options.language, hotwords=self.options.hotwords, pad_with_silence=True
+            language=self.options.language,
+            hotwords=self.options.hotwords,
+            vocabulary=self.options.vocabulary,
+            pad_with_silence=True,
         )
         self.language = self.transcribe_options.language
         self._vad = StreamingVad(

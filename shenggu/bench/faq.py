@@ -16,8 +16,13 @@ never abstaining; ``baseline_top1``, ``baseline_top3``, ``baseline_mrr``, ``base
 With ``spoken``: each query is synthesized with shenggu's TTS, transcribed with shenggu's ASR, and the transcript
 is retrieved: ``spoken_top1``, ``spoken_top3``, ``spoken_mrr``, ``spoken_abstain_rate``, ``spoken_cer``
 (character error rate of the transcripts; word error rate for English queries), ``spoken_baseline_top1``,
-``spoken_baseline_top3`` and ``spoken_baseline_mrr``: what recognition errors cost. ``transcripts`` caches the
-spoken queries' transcripts in a JSON file, so that repeated runs decode each query once.
+``spoken_baseline_top3`` and ``spoken_baseline_mrr``: what recognition errors cost. Recognition is the voice
+assistant's: with the knowledge base's vocabulary (``FaqIndex.vocabulary``; ``vocabulary=False`` leaves it out),
+and each query is also transcribed without it, for the embedding-only baseline (a system without shenggu's
+stages) and for the vocabulary's own effect: ``spoken_plain_cer``, ``spoken_plain_top1`` and ``spoken_plain_mrr``
+(shenggu's ranking on those transcripts), ``spoken_vocabulary_errors_saved`` (characters, summed over queries)
+with its interval, ``spoken_vocabulary_mrr_gain`` and ``spoken_vocabulary_mrr_gain_ci`` (paired, over queries).
+``transcripts`` caches the transcripts in a JSON file, so that repeated runs decode each query once.
 
 With ``cv`` = K (``faq_cv``): fusion weights and the confidence model are chosen on K-1 folds of the queries
 (grouped by gold entry; typed and, with ``spoken``, spoken queries together) and scored on the held-out fold:
@@ -37,11 +42,13 @@ queries alone favour answering; this is the other side of that trade.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +56,7 @@ from tqdm import tqdm
 
 from shenggu.bench.faq_cv import Item, cross_validate, cross_validate_rerank
 from shenggu.bench.resources import peak_rss_mb
+from shenggu.bench.scoring import ErrorCounts, score, total
 from shenggu.bench.stats import bootstrap_mean_interval
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.rerank import LlmJudge
@@ -78,6 +86,7 @@ class FaqBenchConfig:
     cv: int = 0  # folds of cross-validation (0: none)
     rerank: bool = False  # with cv: also cross-validate the language-model re-ranker (slow)
     off_topic: Path | None = None  # questions the knowledge base cannot answer (see ``load_off_topic``)
+    vocabulary: bool = True  # spoken queries are recognized with the knowledge base's vocabulary, as the assistant does
 
 
 def _read_tsv(path: Path, required: tuple[str, ...]) -> list[dict]:
@@ -261,36 +270,70 @@ def _spoken(
     summary: dict,
 ) -> list[str]:
     """Retrieve every query's transcript (``hear_queries``); add ``spoken_*`` keys and row columns. Returns the
-    transcripts, in query order."""
-    from shenggu.bench.scoring import score, total
-
-    spoken_rows, baseline_rows, counts, heard_all = [], [], [], []
-    for q, row, heard in zip(queries, rows, hear_queries(config, queries), strict=True):
-        counts.append(score(heard.language, heard.said, heard.text))
-        spoken = _judge(q["query_id"], heard.text, q["gold_kb_id"], index, n_entries) if heard.text else _unanswered(q)
-        base = _judge(q["query_id"], heard.text, q["gold_kb_id"], baseline, n_entries) if heard.text else _unanswered(q)
-        spoken_rows.append(spoken)
-        baseline_rows.append(base)
-        heard_all.append(heard.text)
+    transcripts shenggu retrieved, in query order."""
+    if config.vocabulary:
+        plain, heard_all = hear_queries(config, queries, [[], index.vocabulary])
+    else:
+        [plain] = hear_queries(config, queries, [[]])
+        heard_all = plain
+    spoken_rows, plain_rows, baseline_rows = [], [], []
+    for q, row, heard, unaided in zip(queries, rows, heard_all, plain, strict=True):
+        spoken_rows.append(_judge_heard(q, heard, index, n_entries))
+        plain_rows.append(_judge_heard(q, unaided, index, n_entries))
+        baseline_rows.append(_judge_heard(q, unaided, baseline, n_entries))
         if heard.error:
             row["spoken_error"] = heard.error
         row.update(
             heard=heard.text,
             voice=heard.voice,
-            cer=round(counts[-1].rate, 4),
-            spoken_status=spoken["status"],
-            spoken_correct=spoken["correct"],
-            spoken_rank=spoken["rank"],
-            spoken_baseline_rank=base["rank"],
+            cer=round(heard.errors.rate, 4),
+            spoken_status=spoken_rows[-1]["status"],
+            spoken_correct=spoken_rows[-1]["correct"],
+            spoken_rank=spoken_rows[-1]["rank"],
+            spoken_baseline_rank=baseline_rows[-1]["rank"],
         )
     metrics = _metrics(spoken_rows)
     for key in ("top1", "top3", "mrr", "abstain_rate", "top1_when_answered", "rank_top1", "rank_mrr"):
         summary[f"spoken_{key}"] = metrics.get(key)
-    summary["spoken_cer"] = round(total(counts).rate, 4) if counts else None
+    summary["spoken_cer"] = _cer(heard_all)
     base_metrics = _metrics(baseline_rows)
     for key in ("top1", "top3", "mrr"):
         summary[f"spoken_baseline_{key}"] = base_metrics.get(key)
-    return heard_all
+    if config.vocabulary:
+        summary.update(_vocabulary_effect(plain, heard_all, plain_rows, spoken_rows))
+    return [heard.text for heard in heard_all]
+
+
+def _judge_heard(q: dict, heard: Heard, index: FaqIndex, n_entries: int) -> dict:
+    """A spoken query's row: its transcript retrieved (an empty transcript is a miss)."""
+    return _judge(q["query_id"], heard.text, q["gold_kb_id"], index, n_entries) if heard.text else _unanswered(q)
+
+
+def _cer(heard: list[Heard]) -> float | None:
+    return round(total(h.errors for h in heard).rate, 4) if heard else None
+
+
+def _vocabulary_effect(plain: list[Heard], aided: list[Heard], plain_rows: list[dict], rows: list[dict]) -> dict:
+    """``spoken_plain_*`` (recognition without the base's vocabulary, shenggu's ranking) and the vocabulary's
+    paired effect on recognition errors and MRR, with intervals over queries."""
+    plain_metrics = _metrics(plain_rows)
+    saved = [p.errors.errors - a.errors.errors for p, a in zip(plain, aided, strict=True)]
+    gain = [_reciprocal_rank(r) - _reciprocal_rank(p) for p, r in zip(plain_rows, rows, strict=True)]
+    n = len(saved)
+    return {
+        "spoken_plain_cer": _cer(plain),
+        "spoken_plain_top1": plain_metrics.get("top1"),
+        "spoken_plain_mrr": plain_metrics.get("mrr"),
+        "spoken_vocabulary_errors_saved": sum(saved),
+        "spoken_vocabulary_errors_saved_ci": [round(n * v, 1) for v in bootstrap_mean_interval(saved)],
+        "spoken_vocabulary_mrr_gain": round(sum(gain) / n, 4),
+        "spoken_vocabulary_mrr_gain_ci": [round(v, 4) for v in bootstrap_mean_interval(gain)],
+    }
+
+
+def _reciprocal_rank(row: dict) -> float:
+    """The row's reciprocal rank when it was answered (as ``mrr`` counts it), else 0."""
+    return 1.0 / row["rank"] if row["status"] == "answer" and row["rank"] else 0.0
 
 
 @dataclass
@@ -304,26 +347,41 @@ class Heard:
     text: str
     error: str = ""
 
+    @property
+    def errors(self) -> ErrorCounts:
+        """The transcript's recognition errors against what was said (characters, or words for English)."""
+        return score(self.language, self.said, self.text)
 
-def hear_queries(config: FaqBenchConfig, queries: list[dict]) -> list[Heard]:
-    """Speak every query with shenggu's TTS and transcribe it with shenggu's ASR.
 
-    With ``config.transcripts`` (a JSON file) transcripts already there, keyed by voice and text, are reused and
-    new ones are added, so repeated runs (cross-validation, experiments) decode each query once. The cache does
-    not know the recognizer's settings: delete it after changing them."""
+def hear_queries(
+    config: FaqBenchConfig, queries: list[dict], vocabularies: Sequence[Sequence[str]]
+) -> list[list[Heard]]:
+    """Speak every query with shenggu's TTS and transcribe it with shenggu's ASR, once per vocabulary
+    (``TranscribeOptions.vocabulary``): one list of transcripts per vocabulary, in query order.
+
+    With ``config.transcripts`` (a JSON file) transcripts already there, keyed by voice, text and vocabulary, are
+    reused and new ones are added, so repeated runs (cross-validation, experiments) decode each query once. The
+    cache does not know the recognizer's settings: delete it after changing them."""
     cache = _read_transcripts(config.transcripts) if config.transcripts is not None else {}
-    heard = []
+    heard: list[list[Heard]] = [[] for _ in vocabularies]
     for q in tqdm(queries, desc="faq spoken", unit="query", file=sys.stderr, disable=not sys.stderr.isatty()):
         said = " ".join(re.sub(r"[*#]{2,}", " ", q["query"]).split())  # anonymization masks are not read aloud
         language = text_language(said)
         voice = _voice_id(config.voice, language)
-        key = f"{voice}\t{said}"
-        if key not in cache:
-            cache[key] = _speak_and_transcribe(said, language, voice)
-            if config.transcripts is not None:  # saved at once: an interrupted run keeps what it decoded
-                write_text_atomically(config.transcripts, json.dumps(cache, ensure_ascii=False, indent=1))
-        heard.append(Heard(said, language, voice, cache[key]["text"], cache[key]["error"]))
+        wav = None
+        for vocabulary, out in zip(vocabularies, heard, strict=True):
+            key = f"{voice}\t{said}" + (f"\tvocabulary {_digest(vocabulary)}" if vocabulary else "")
+            if key not in cache:
+                wav = wav or _speak(said, voice)
+                cache[key] = _transcribe(wav, language, vocabulary)
+                if config.transcripts is not None:  # saved at once: an interrupted run keeps what it decoded
+                    write_text_atomically(config.transcripts, json.dumps(cache, ensure_ascii=False, indent=1))
+            out.append(Heard(said, language, voice, cache[key]["text"], cache[key]["error"]))
     return heard
+
+
+def _digest(words: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(words).encode()).hexdigest()[:12]
 
 
 def _read_transcripts(path: Path) -> dict[str, dict]:
@@ -348,23 +406,29 @@ def _voice_id(voice: str | None, language: str) -> str:
     return get_voice(voice).id if voice else DEFAULT_VOICES[language]
 
 
-def _speak_and_transcribe(text: str, language: str, voice: str) -> dict:
-    """``{"text": transcript, "error": why it is empty}`` for ``text`` spoken by ``voice``."""
+def _speak(text: str, voice: str) -> bytes:
+    """``text`` spoken by ``voice``, as a WAV file."""
     import numpy as np
 
-    from shenggu.asr.pipeline import TranscribeOptions, transcribe
-    from shenggu.asr.registry import get_recognizer
     from shenggu.audio.encode import StreamingEncoder
     from shenggu.config import get_settings
     from shenggu.tts.synthesis import synthesize
 
-    settings = get_settings()
-    chunks = list(synthesize(text, voice, settings=settings))
+    chunks = list(synthesize(text, voice, settings=get_settings()))
     samples = np.concatenate([c.samples for c in chunks])
     encoder = StreamingEncoder("wav", chunks[0].sample_rate)
-    wav = encoder.encode(samples) + encoder.finish()
+    return encoder.encode(samples) + encoder.finish()
+
+
+def _transcribe(wav: bytes, language: str, vocabulary: Sequence[str]) -> dict:
+    """``{"text": transcript, "error": why it is empty}``."""
+    from shenggu.asr.pipeline import TranscribeOptions, transcribe
+    from shenggu.asr.registry import get_recognizer
+    from shenggu.config import get_settings
+
+    settings = get_settings()
     try:
-        options = TranscribeOptions(language=language).batched_as(settings)
+        options = TranscribeOptions(language=language, vocabulary=list(vocabulary)).batched_as(settings)
         return {"text": transcribe(io.BytesIO(wav), get_recognizer(settings=settings), options).text, "error": ""}
     except Exception as exc:  # a clip the recognizer rejects (no speech found) is an empty transcript
         return {"text": "", "error": str(exc)[:200]}

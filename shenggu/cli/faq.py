@@ -45,6 +45,13 @@ def bench_faq(
             help="With --spoken: JSON cache of the transcripts (reused and extended), so queries are decoded once."
         ),
     ] = None,
+    vocabulary: Annotated[
+        bool,
+        typer.Option(
+            help="With --spoken: recognize the queries with the knowledge base's vocabulary, as the voice assistant "
+            "does (each is also recognized without it, for the baseline and the spoken_vocabulary_* keys)."
+        ),
+    ] = True,
     off_topic: Annotated[
         Path | None,
         typer.Option(
@@ -72,6 +79,8 @@ def bench_faq(
         raise InvalidOptionError("--cv tunes the fused ranker: not with --embedding-only")
     if rerank and not cv:
         raise InvalidOptionError("--rerank needs --cv")
-    config = FaqBenchConfig(kb, queries, out, spoken, voice, embedding_only, limit, transcripts, cv, rerank, off_topic)
+    config = FaqBenchConfig(
+        kb, queries, out, spoken, voice, embedding_only, limit, transcripts, cv, rerank, off_topic, vocabulary
+    )
     summary = run_faq_bench(config)
     print_summary(summary, out)

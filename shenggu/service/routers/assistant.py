@@ -268,6 +268,8 @@ async def assistant(
             listen = params.listen
             listen.hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, listen.hotwords)
         version, index = await workers.run(load_index, database, indexes, principal.tenant_id, params.kb)
+        # the base's own terms (花呗, 微粒贷) are restored where recognition heard a same-sounding word
+        listen.vocabulary = index.vocabulary
     except ShengguError as exc:
         await refuse(websocket, exc)
         return
