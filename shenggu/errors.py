@@ -47,3 +47,10 @@ class BadStreamError(ShengguError):
 
     code = "bad_stream"
     http_status = 400
+
+
+class StreamTooSlowError(ShengguError):
+    """A real-time stream fell so far behind that its results would come too late to be of use."""
+
+    code = "too_slow"
+    http_status = 503

@@ -24,6 +24,7 @@ from shenggu.service.observability import (
     current_request_id,
     install_observability,
     set_queue_depth,
+    set_stream_lag,
     track_queue_depth,
 )
 
@@ -284,3 +285,19 @@ def test_crash_response_and_crash_log_carry_request_id():
     assert [e["request_id"] for e in logs if e["event"] == "unhandled error"] == ["crash-1"]
     route = {"method": "GET", "route": "/crash", "status": "500"}
     assert value(samples(client), "shenggu_http_requests_total", **route) == 1
+
+
+def test_stream_lag_gauge_shows_the_largest_open_backlog():
+    metrics = ServiceMetrics.create()
+
+    def gauge() -> float:
+        return metrics.registry.get_sample_value("shenggu_stream_lag_seconds")
+
+    assert gauge() == 0.0
+    set_stream_lag(metrics, 1, 0.4)
+    set_stream_lag(metrics, 2, 2.5)
+    assert gauge() == 2.5
+    set_stream_lag(metrics, 2, None)  # the stream closed
+    assert gauge() == 0.4
+    set_stream_lag(metrics, 1, None)
+    assert gauge() == 0.0

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
+from shenggu.asr.streaming import StreamingSession
 from shenggu.audio import decode_audio
 from shenggu.bench.scoring import score
 from shenggu.config import Settings
@@ -69,6 +70,43 @@ def test_finals_with_words_then_done(stream_server, data_dir):
     text = "".join(m["text"] for m in finals)
     assert score("zh", "广州市房地产中介协会分析", text).rate <= 0.34, text
     assert 0.0 <= finals[0]["start"] < finals[0]["end"] <= len(audio) / 16000 + 0.01
+
+
+def test_finals_report_their_lag_and_where_their_time_went(stream_server, data_dir):
+    audio = np.concatenate([decode_audio(data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav"), np.zeros(16000)])
+    with open_stream(stream_server) as ws:
+        messages = run(ws, pcm(audio), realtime=True)
+    finals = [m for m in messages if m["type"] == "final"]
+    assert finals and not [m for m in messages if m["type"] == "warning"], messages
+    for final in finals:
+        assert 0 <= final["lag_ms"] < 1000, final  # one stream, kept up
+        timing = final["timing"]
+        assert {"endpoint", "backlog", "decode", "queue", "encode", "generate", "refine"} <= set(timing)
+        assert timing["beam_size"] == 5 and not timing["narrowed"]
+
+
+class SlowSession(StreamingSession):
+    """A session on a machine too busy for it: every frame takes 0.25 s to process (100 ms frames)."""
+
+    def accept(self, samples, backlog_s=0.0):
+        time.sleep(0.25)
+        return super().accept(samples, backlog_s)
+
+
+def test_a_stream_falling_behind_is_warned_sheds_work_and_keeps_its_finals(stream_server, data_dir, monkeypatch):
+    import shenggu.service.routers.stream as stream_router
+
+    monkeypatch.setattr(stream_router, "StreamingSession", SlowSession)
+    audio = np.concatenate([decode_audio(data_dir / "asr" / "zh_wenet_BAC009S0724W0121.wav"), np.zeros(16000)])
+    with open_stream(stream_server) as ws:
+        messages = run(ws, pcm(audio), realtime=True)
+    assert messages[-1] == {"type": "done"}, messages[-1]
+    (warning,) = [m for m in messages if m["type"] == "warning"]  # once: the stream never caught up
+    assert warning["code"] == "falling_behind" and warning["lag_ms"] >= 3000 and "behind" in warning["message"]
+    finals = [m for m in messages if m["type"] == "final"]
+    assert finals and "协会" in "".join(m["text"] for m in finals)
+    assert all(m["lag_ms"] >= 3000 and m["timing"]["narrowed"] and m["timing"]["beam_size"] == 1 for m in finals)
+    assert not [m for m in messages if m["type"] == "partial" and messages.index(m) > messages.index(warning)]
 
 
 def test_endpointing_splits_sentences_and_partials_arrive_in_real_time(stream_server, data_dir):

@@ -40,9 +40,10 @@ from shenggu.client import (
     StreamClient,
     StreamClientError,
     StreamResult,
+    WarningMessage,
 )
 from shenggu.client.console import tail_fitting
-from shenggu.client.stream import MAX_FRAME_BYTES, _SendClock, join_texts, pcm16_bytes, stream_url
+from shenggu.client.stream import MAX_FRAME_BYTES, _SendClock, join_texts, parse_event, pcm16_bytes, stream_url
 from shenggu.errors import InvalidOptionError
 from shenggu.reports.page import REPORT_NAME
 from shenggu.reports.results import RESULTS_NAME
@@ -287,6 +288,7 @@ def test_console_printer_in_a_pipe_and_on_a_terminal():
         PartialMessage("he", 0.0, 0),
         PartialMessage("hello", 0.0, 0),
         FinalMessage("hello.", 0.0, 1.25, (), 0),
+        WarningMessage("falling_behind", "recognition is 3.1 s behind", 3100.0, 0),
         DoneMessage(0),
     ]
     pipe, tty = io.StringIO(), io.StringIO()
@@ -295,8 +297,8 @@ def test_console_printer_in_a_pipe_and_on_a_terminal():
     printer = ConsolePrinter(tty, tty=True)
     for event in events:
         printer(event)
-    assert pipe.getvalue() == "~ he\n~ hello\n[0.00-1.25] hello.\n"
-    assert tty.getvalue() == "\r\x1b[Khe\r\x1b[Khello\r\x1b[K[0.00-1.25] hello.\n"
+    assert pipe.getvalue() == "~ he\n~ hello\n[0.00-1.25] hello.\n! recognition is 3.1 s behind\n"
+    assert tty.getvalue() == "\r\x1b[Khe\r\x1b[Khello\r\x1b[K[0.00-1.25] hello.\n! recognition is 3.1 s behind\n"
 
 
 def test_tail_fitting():
@@ -320,6 +322,13 @@ SUMMARY_KEYS = {
     "finals",
     "errors",
     "audio_seconds",
+    "lag_ms_p50",
+    "lag_ms_p99",
+    "lag_ms_max",
+    "warnings",
+    "narrowed_finals",
+    "speculative_share",
+    "latency_parts_ms",
 }
 
 
@@ -363,6 +372,33 @@ def test_summary_of_rows():
     slow = clip_row(0, entry("z3", "zh", "好"), 1.0, result("好", [0.1], 0.1, 3.5), None)
     assert not summarize([slow], streams=1)["realtime_ok"]
     assert summarize([], streams=1)["final_latency_ms_p50"] is None
+
+
+def test_summary_of_lag_and_latency_parts():
+    timing = {"endpoint": 400.0, "backlog": 100.0, "decode": 300.0, "encode": 80.0, "generate": 200.0}
+    finals = [
+        FinalMessage("好", 0.0, 1.0, (), 0.0, 100.0, {**timing, "narrowed": False, "speculative": True}),
+        FinalMessage("的", 1.0, 2.0, (), 0.0, 3100.0, {**timing, "backlog": 3100.0, "narrowed": True}),
+    ]
+    warned = WarningMessage("falling_behind", "behind", 3100.0, 0.0)
+    streamed = StreamResult(finals, [], None, "好的", 2.0, [0.9, 3.9], None, 4.0, [warned])
+    summary = summarize([clip_row(0, entry("z1", "zh", "好的", seconds=2.0), 2.0, streamed, None)], streams=1)
+    assert summary["lag_ms_max"] == 3100.0 and summary["lag_ms_p50"] == 1600.0 and summary["warnings"] == 1
+    assert summary["narrowed_finals"] == 1 and summary["speculative_share"] == 0.5
+    parts = summary["latency_parts_ms"]
+    # what the server's parts leave of the latency the client saw: 900 - 800, 3900 - 3800
+    assert parts["other"] == {"p50": 100.0, "p99": 100.0} and parts["endpoint"]["p50"] == 400.0
+    assert parts["backlog"]["p99"] == pytest.approx(3070.0) and parts["refine"]["p50"] == 0.0
+
+
+def test_warnings_and_final_timings_are_parsed():
+    final = parse_event(json.dumps({"type": "final", "text": "好", "start": 0, "end": 1, "words": [], "lag_ms": 12,
+                                    "timing": {"decode": 250.5, "narrowed": False, "note": "x"}}), 5.0)  # fmt: skip
+    assert final.lag_ms == 12.0 and final.timing == {"decode": 250.5, "narrowed": 0.0}
+    old_server = parse_event(json.dumps({"type": "final", "text": "好", "start": 0, "end": 1}), 5.0)
+    assert old_server.lag_ms is None and old_server.timing == {}
+    warning = parse_event(json.dumps({"type": "warning", "code": "falling_behind", "message": "m", "lag_ms": 3100}), 1)
+    assert warning == WarningMessage("falling_behind", "m", 3100.0, 1)
 
 
 def test_bench_stream_end_to_end(tmp_path):

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from shenggu.asr.slots import DecodeSlots
-from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
+from shenggu.asr.streaming import Final, Partial, Shedding, StreamingSession, StreamOptions
 from shenggu.audio import decode_audio
 
 
@@ -85,3 +85,65 @@ def test_decode_slots_report_busy_and_idle():
         with slots.hold():
             assert slots.busy
     assert slots.idle
+
+
+class BeamRecorder(CountingRecognizer):
+    """The real engine, recording the beam width of every decode."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.beams: list[int] = []
+
+    def decode_chunks(self, chunks, options):
+        self.beams.append(options.beam_size)
+        return super().decode_chunks(chunks, options)
+
+
+def test_shedding_order_narrows_the_beam_last():
+    shedding = Shedding()
+    assert shedding.partials_s < shedding.speculation_s < shedding.narrow_beam_s < shedding.greedy_s
+    assert [shedding.beam_size(lag, 5) for lag in (0.0, 1.0, 1.5, 2.9, 3.0, 60.0)] == [5, 5, 2, 2, 1, 1]
+    assert shedding.beam_size(2.0, 1) == 1  # never wider than asked
+
+
+def test_a_stream_behind_sheds_partials_and_speculation_but_keeps_its_finals(data_dir, recognizer):
+    audio = sentence(data_dir)
+    options = StreamOptions(language="zh", partial_interval_s=0.0, partial_min_new_s=0.1)
+    on_time = feed(StreamingSession(recognizer, options), audio)
+    expected = [e.segment.text for e in on_time if isinstance(e, Final)]
+
+    recorder = BeamRecorder(recognizer)
+    session = StreamingSession(recorder, options)
+    events = []
+    for i in range(0, len(audio), 1600):
+        events += session.accept(audio[i : i + 1600], backlog_s=1.0)  # behind: past partials and speculation
+        for preview in (session._partial, session._speculation):
+            assert preview is None  # nothing optional was started
+    events += session.finish()
+    finals = [e for e in events if isinstance(e, Final)]
+    assert not [e for e in events if isinstance(e, Partial)]
+    assert [f.segment.text for f in finals] == expected and recorder.beams == [5]  # the final, at full width
+    timing = finals[0].timing
+    assert timing.backlog == 1.0 and not timing.speculative and not timing.narrowed and timing.decode > 0
+    assert timing.encode > 0 and timing.generate > 0 and timing.queue >= 0
+
+
+def test_a_stream_far_behind_decodes_finals_with_a_narrower_beam(data_dir, recognizer):
+    audio = sentence(data_dir)
+    for backlog, beam in ((2.0, 2), (4.0, 1)):
+        recorder = BeamRecorder(recognizer)
+        session = StreamingSession(recorder, StreamOptions(language="zh"))
+        events = [e for i in range(0, len(audio), 1600) for e in session.accept(audio[i : i + 1600], backlog)]
+        finals = [e for e in events + session.finish() if isinstance(e, Final)]
+        assert finals and "协会" in "".join(f.segment.text for f in finals)
+        assert recorder.beams == [beam] and all(f.timing.narrowed and f.timing.beam_size == beam for f in finals)
+
+
+def test_finals_say_where_their_time_went(data_dir, recognizer):
+    session = StreamingSession(recognizer, StreamOptions(language="zh", partial_interval_s=1e9))
+    events = feed(session, sentence(data_dir))
+    (final,) = [e for e in events if isinstance(e, Final)]
+    timing = final.timing.to_dict()
+    assert set(timing) >= {"endpoint", "backlog", "decode", "queue", "encode", "generate", "refine", "beam_size"}
+    # the endpoint waited for the stream's end-of-sentence silence (400 ms) unless the stream ended first
+    assert 0 <= timing["endpoint"] <= 1000 and timing["backlog"] == 0

@@ -16,6 +16,12 @@ Where the time goes, and what hides it:
 * Partials are greedy, without word timings, on an encoder context only as long as the sentence, at most one
   per ``partial_interval_s`` per stream, and only when no decode is running: finals go first, so more streams
   mean fewer partials, not later finals.
+
+Never falling behind. The caller tells ``accept`` how long the audio it passes has waited to be processed (its
+backlog: the server's reader queues frames as they arrive). A stream that falls behind sheds work in a declared
+order (``Shedding``): partials first, then speculative finals, then beam width for finals (narrow, then greedy),
+never finals themselves. Each final reports the backlog it was produced at and where its time went
+(``FinalTiming``).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from shenggu.asr.pipeline import SUPPORTED_LANGUAGES, TranscribeOptions, decode_options_for, window_segments
-from shenggu.asr.types import DecodeOptions, Recognizer, Segment
+from shenggu.asr.types import DecodeOptions, EngineTiming, Recognizer, Segment
 from shenggu.asr.windows import AudioBuffer, Window
 from shenggu.audio.decode import SAMPLE_RATE
 from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
@@ -37,6 +43,31 @@ from shenggu.text.chinese import to_simplified
 
 _LEAD_SECONDS = 1.0  # leading context before a sentence, as in file mode
 _PROMPT_CHARS = 100  # previous text a final is conditioned on (about 100 characters or 20 English words)
+
+
+@dataclass(frozen=True)
+class Shedding:
+    """Backlogs (seconds the audio waited before it was processed) at which a stream sheds work, in this order.
+
+    Declared, not tuned: a partial older than a third of a second is stale (a partial is sent at most once a
+    second anyway); a speculative final is wasted whenever speech resumes; at 1.5 s behind a final's beam shrinks
+    to ``NARROW_BEAM`` (a beam search of 5 costs ~2x greedy on these CPUs), past 3 s to greedy, and the client is
+    warned. Finals are never dropped."""
+
+    partials_s: float = 0.3
+    speculation_s: float = 0.8
+    narrow_beam_s: float = 1.5
+    greedy_s: float = 3.0
+    warn_s: float = 3.0  # the server warns the client (once, and again after it caught up)
+
+    def beam_size(self, backlog_s: float, beam_size: int) -> int:
+        """The beam width for a final decoded at ``backlog_s`` (``beam_size`` when not behind)."""
+        if backlog_s >= self.greedy_s:
+            return 1
+        return min(beam_size, NARROW_BEAM) if backlog_s >= self.narrow_beam_s else beam_size
+
+
+NARROW_BEAM = 2
 
 
 @dataclass
@@ -55,6 +86,7 @@ class StreamOptions:
     final_context_s: float = 15.0  # encoder context of a final (Whisper's full window is 30 s)
     partial_interval_s: float = 1.0
     partial_min_new_s: float = 0.4  # new audio needed before another partial is worth it
+    shedding: Shedding = field(default_factory=Shedding)
 
     def __post_init__(self) -> None:
         if not 100 <= self.end_silence_ms <= 5000:
@@ -74,10 +106,40 @@ class Partial:
 
 
 @dataclass(frozen=True)
+class FinalTiming:
+    """Where a final's time went, in seconds: ``endpoint`` (silence heard before the sentence was closed),
+    ``backlog`` (how long the closing audio waited to be processed), ``decode`` (waiting for the decode after the
+    close: 0 when a speculative final had it ready) and the engine's parts of that decode (``queue`` for a free
+    engine worker, ``encode``, ``generate`` (beam search, loops, word timings), ``refine`` (homophone correction);
+    0 for a speculative final, whose decode ran during the pause), the ``beam_size`` it was decoded with and
+    whether that was ``narrowed`` to catch up."""
+
+    endpoint: float
+    backlog: float
+    decode: float
+    queue: float = 0.0
+    encode: float = 0.0
+    generate: float = 0.0
+    refine: float = 0.0
+    beam_size: int = 5
+    narrowed: bool = False
+    speculative: bool = False
+
+    def to_dict(self) -> dict:
+        """Milliseconds, for a JSON message."""
+        ms = {
+            name: round(1000 * getattr(self, name), 1)
+            for name in ("endpoint", "backlog", "decode", "queue", "encode", "generate", "refine")
+        }
+        return {**ms, "beam_size": self.beam_size, "narrowed": self.narrowed, "speculative": self.speculative}
+
+
+@dataclass(frozen=True)
 class Final:
-    """A closed sentence, finished like file-mode output."""
+    """A closed sentence, finished like file-mode output, with its timing."""
 
     segment: Segment
+    timing: FinalTiming | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +151,16 @@ class SpeculativeFinal:
     silence_start: float
     language: str
     segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """A final's decode: its language, output segments and the engine's timing (None where not measured)."""
+
+    language: str
+    segments: list[Segment]
+    engine: EngineTiming | None = None
+    beam_size: int = 5
 
 
 @dataclass(frozen=True)
@@ -126,8 +198,7 @@ class _Preview:
         result = self.future.result()
         if self.silence_start is None:
             return result
-        language, segments = result
-        return _text_of(segments, language)
+        return _text_of(result.segments, result.language)
 
 
 @once
@@ -172,6 +243,7 @@ class StreamingSession:
         self._history = ""  # finals so far (their tail is the next final's prompt)
         self._speculation: _Preview | None = None
         self._partial: _Preview | None = None
+        self.backlog_s = 0.0  # how long the audio being processed waited for it (the caller measures it)
 
     @property
     def audio_seconds(self) -> float:
@@ -193,11 +265,15 @@ class StreamingSession:
             or speculation.future.exception() is not None
         ):
             return None
-        language, segments = speculation.future.result()
-        return SpeculativeFinal(start, silence_start, language, segments)
+        decoded = speculation.future.result()
+        return SpeculativeFinal(start, silence_start, decoded.language, decoded.segments)
 
-    def accept(self, samples: np.ndarray) -> list[Partial | Final]:
-        """Consume 16 kHz float32 samples; return the finals of sentences that closed, then maybe a partial."""
+    def accept(self, samples: np.ndarray, backlog_s: float = 0.0) -> list[Partial | Final]:
+        """Consume 16 kHz float32 samples; return the finals of sentences that closed, then maybe a partial.
+
+        ``backlog_s``: how long these samples waited to be processed after they arrived (0 for a caller that
+        processes audio as it comes); a stream behind real time sheds work (``StreamOptions.shedding``)."""
+        self.backlog_s = max(0.0, backlog_s)
         samples = np.asarray(samples, dtype=np.float32)
         self._buffer.append(samples)
         pad = self._vad.pad_seconds
@@ -218,19 +294,33 @@ class StreamingSession:
         """Close a sentence: the speculative decode if it heard this sentence's audio, else decode it now."""
         speculation, self._speculation, self._partial = self._speculation, None, None
         end = min(speech.end, self.audio_seconds)
-        if speculation is not None and speculation.decoded_pause(speech.start, silence_start):
-            language, segments = speculation.future.result()
+        started = time.perf_counter()
+        speculative = speculation is not None and speculation.decoded_pause(speech.start, silence_start)
+        if speculative:
+            decoded = speculation.future.result()
         else:
-            language, segments = _run_final(self.recognizer, self.transcribe_options, self._prepare(speech.start, end))
+            beam = self.options.shedding.beam_size(self.backlog_s, self.transcribe_options.beam_size)
+            decoded = _run_final(self.recognizer, self.transcribe_options, self._prepare(speech.start, end, beam))
+        timing = FinalTiming(
+            endpoint=max(0.0, self.audio_seconds - silence_start) if silence_start is not None else 0.0,
+            backlog=self.backlog_s,
+            decode=time.perf_counter() - started,
+            **({} if speculative or decoded.engine is None else vars(decoded.engine)),
+            beam_size=decoded.beam_size,
+            narrowed=decoded.beam_size < self.transcribe_options.beam_size,
+            speculative=speculative,
+        )
+        language, segments = decoded.language, decoded.segments
         self.language = self.language or language
         self._previous_end = end
         self._last_partial_text = ""
         separator = "" if self.language == "zh" else " "
         self._history = (self._history + separator + _text_of(segments, self.language or "zh"))[-_PROMPT_CHARS:]
-        return [Final(s) for s in segments]
+        return [Final(s, timing) for s in segments]
 
-    def _prepare(self, start: float, end: float) -> _Decode:
-        """A sentence as a final decodes it: file-mode options, this stream's previous text as the prompt."""
+    def _prepare(self, start: float, end: float, beam_size: int | None = None) -> _Decode:
+        """A sentence as a final decodes it: file-mode options (``beam_size`` narrower when shedding), this
+        stream's previous text as the prompt."""
         lead = max(0.0, min(_LEAD_SECONDS, start - self._previous_end))
         window = Window([SpeechSegment(start, end)], lead=lead)
         options = replace(
@@ -238,6 +328,7 @@ class StreamingSession:
             initial_prompt=self._history.strip() or None,
             # Whisper misreads long sentences in a short context (words dropped at 12 s in 15 s): twice the length.
             context_s=max(self.options.final_context_s, 2 * window.duration),
+            beam_size=beam_size or self.transcribe_options.beam_size,
         )
         return _Decode(window, self._buffer.slice(window.start, window.end), options, self.language)
 
@@ -270,6 +361,7 @@ class StreamingSession:
             or running
             or (self._speculation is not None and self._speculation.silence_start == silence_start)
             or self.recognizer.busy
+            or self.backlog_s >= self.options.shedding.speculation_s
         ):
             return False
         decode = self._prepare(start, min(silence_start + self._vad.pad_seconds, self.audio_seconds))
@@ -288,6 +380,7 @@ class StreamingSession:
             or self.audio_seconds - self._last_partial_audio < self.options.partial_min_new_s
             or (self._partial is not None and not self._partial.future.done())
             or not self.recognizer.idle  # never delay any stream's final for a partial
+            or self.backlog_s >= self.options.shedding.partials_s
         ):
             return
         audio = self._buffer.slice(max(start, self.audio_seconds - self.options.max_sentence_s), self.audio_seconds)
@@ -306,17 +399,18 @@ class StreamingSession:
         self._buffer.drop_before(max(0.0, keep_from - _LEAD_SECONDS))
 
 
-def _run_final(recognizer: Recognizer, options: TranscribeOptions, decode: _Decode) -> tuple[str, list[Segment]]:
-    """Decode a sentence as a final (any thread); returns its language and output segments."""
+def _run_final(recognizer: Recognizer, options: TranscribeOptions, decode: _Decode) -> _Decoded:
+    """Decode a sentence as a final (any thread)."""
     if len(decode.audio) < SAMPLE_RATE // 10:
-        return decode.language or "zh", []
+        return _Decoded(decode.language or "zh", [], beam_size=decode.options.beam_size)
     language = decode.language
     if language is None:
         detected = recognizer.detect_language(decode.audio)[0]
         language = detected if detected in SUPPORTED_LANGUAGES else "en"
     engine_options = replace(decode.options, language=language, refine=decode_options_for(options, language).refine)
     result = recognizer.decode_chunks([decode.audio], engine_options)[0]
-    return language, window_segments(decode.window, result, language, options)
+    segments = window_segments(decode.window, result, language, options)
+    return _Decoded(language, segments, result.timing, engine_options.beam_size)
 
 
 def _run_partial(recognizer: Recognizer, audio: np.ndarray, language: str | None) -> str:

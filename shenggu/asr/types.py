@@ -113,12 +113,26 @@ class DecodeOptions:
 
 
 @dataclass
+class EngineTiming:
+    """Seconds one ``decode_chunks`` call spent (for its whole batch): waiting for a free worker (``queue``),
+    encoding, generating text (beam search, loop checks, word timings) and refining it (``DecodeOptions.refine``:
+    homophone correction)."""
+
+    queue: float = 0.0
+    encode: float = 0.0
+    generate: float = 0.0
+    refine: float = 0.0
+
+
+@dataclass
 class ChunkResult:
-    """What an engine returns for one speech chunk: times relative to the chunk start."""
+    """What an engine returns for one speech chunk: times relative to the chunk start; ``timing``, where the
+    engine measures it, is its batch's."""
 
     segments: list[Segment]
     language: str
     language_probability: float = 1.0
+    timing: EngineTiming | None = None
 
 
 class Recognizer(Protocol):

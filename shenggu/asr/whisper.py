@@ -9,6 +9,7 @@ from cross-attention alignment of the chosen hypothesis.
 from __future__ import annotations
 
 import os
+import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 
 from shenggu.asr.hotwords import choose_hypothesis
 from shenggu.asr.slots import DecodeSlots, SlottedEngine
-from shenggu.asr.types import ChunkResult, DecodeOptions, Segment, TextScorer, Word
+from shenggu.asr.types import ChunkResult, DecodeOptions, EngineTiming, Segment, TextScorer, Word
 from shenggu.errors import InvalidOptionError
 
 _PREPEND_PUNCT = "\"'“¿([{-"
@@ -127,8 +128,11 @@ class WhisperRecognizer(SlottedEngine):
         if not chunks:
             return []
         self._check_language(options.language)
+        queued = time.perf_counter()
         with self._slots.hold():
+            started = time.perf_counter()
             encoder_output = self._model.encode(self._features(chunks, options.context_s, options.pad_with_silence))
+            encoded = time.perf_counter()
             languages = self._languages_for(encoder_output, len(chunks), options.language)
             prompts = [self._prompt(lang[0], options.initial_prompt) for lang in languages]
             decoded = self._generate(encoder_output, prompts, options)
@@ -157,11 +161,14 @@ class WhisperRecognizer(SlottedEngine):
                 chosen = self._break_loops(encoder_output, prompts, chosen, results, options)
             if options.word_timestamps:
                 self._add_words(encoder_output, chunks, languages, chosen, results)
+            generated = time.perf_counter()
             if options.refine:
-                encoded = np.asarray(encoder_output)
+                encoder_array = np.asarray(encoder_output)
                 for i, (chunk, lang, result) in enumerate(zip(chunks, languages, results, strict=True)):
-                    options.refine(result, self._scorer(encoded[i], lang[0], min(len(chunk) // 160, 3000)))
+                    options.refine(result, self._scorer(encoder_array[i], lang[0], min(len(chunk) // 160, 3000)))
+        timing = EngineTiming(started - queued, encoded - started, generated - encoded, time.perf_counter() - generated)
         for chunk, result in zip(chunks, results, strict=True):
+            result.timing = timing
             seg = result.segments[0]
             seg.end = len(chunk) / 16000
             if seg.words:

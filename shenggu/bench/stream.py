@@ -20,7 +20,14 @@ Summary (``results.json``):
 * ``realtime_ok``: every clip's stream ended with ``done`` within the clip's duration + 2 s of its first audio,
   i.e. the server kept up (a failed clip counts as not kept up);
 * ``finals`` (count), ``errors`` (clips whose stream failed: refused, rejected, server error, connection lost,
-  timeout), ``audio_seconds`` (streamed), ``streams``.
+  timeout), ``audio_seconds`` (streamed), ``streams``;
+* ``lag_ms_p50`` / ``_p99`` / ``_max``: the server's backlog when each final was produced (how long the audio
+  that closed it waited to be processed), ``warnings`` (``falling_behind`` messages), ``narrowed_finals`` (finals
+  decoded with a narrower beam to catch up), ``speculative_share`` (finals that a speculative decode had ready);
+* ``latency_parts_ms``: where a final's latency goes, ``{part: {"p50", "p99"}}`` over finals: ``endpoint``
+  (silence heard before the sentence closed), ``backlog``, ``decode`` (after the close; the engine's
+  ``queue``, ``encode``, ``generate``, ``refine`` are its parts, 0 for speculative finals) and ``other``: the
+  latency less endpoint, backlog and decode (network, event loop, and the last word's end against the VAD's).
 """
 
 from __future__ import annotations
@@ -90,7 +97,7 @@ def run_stream_bench(config: StreamBenchConfig) -> dict:
     url = config.url.split("?", 1)[0] if config.url else "local"
     settings = {"url": url, "manifest": config.manifest, "chunk_ms": config.chunk_ms}
     write_results(config.out, summary, rows, extra={"config": settings})
-    write_html_report(config.out, "shenggu bench stream", summary, _figures(rows), _tables(rows))
+    write_html_report(config.out, "shenggu bench stream", summary, _figures(rows, summary), _tables(rows))
     return summary
 
 
@@ -198,12 +205,28 @@ def clip_row(stream: int, entry: ManifestEntry, audio_s: float, result: StreamRe
         "partials": len(result.partials),
         "final_end_s": [round(f.end, 3) for f in result.finals],
         "final_latency_ms": latencies_ms,
+        "lag_ms": [f.lag_ms for f in result.finals if f.lag_ms is not None],
+        "timings": [_parts(f.timing, ms) for f, ms in zip(result.finals, latencies_ms, strict=True) if f.timing],
+        "warnings": len(result.warnings),
         "median_latency_ms": _round(float(np.median(latencies_ms)), 1) if latencies_ms else None,
         "first_partial_ms": _ms(result.first_partial_s),
         "wall_s": round(result.wall_s, 3),
         "realtime_ok": error is None and result.wall_s <= audio_s + REALTIME_SLACK_S,
         "error": error,
     }
+
+
+LATENCY_PARTS = ("endpoint", "backlog", "decode", "queue", "encode", "generate", "refine", "other")
+
+
+def _parts(timing: dict[str, float], latency_ms: float | None) -> dict[str, float]:
+    """A final's latency parts (ms), with ``other``: what the server's parts leave of the latency seen here."""
+    parts = {name: timing.get(name, 0.0) for name in LATENCY_PARTS if name != "other"}
+    measured = parts["endpoint"] + parts["backlog"] + parts["decode"]
+    parts["other"] = round(latency_ms - measured, 1) if latency_ms is not None else 0.0
+    parts["narrowed"] = timing.get("narrowed", 0.0)
+    parts["speculative"] = timing.get("speculative", 0.0)
+    return parts
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -215,6 +238,8 @@ def summarize(rows: list[dict], streams: int) -> dict:
     """The summary of the clip rows (see the module docstring for each key)."""
     latencies = [ms for r in rows for ms in r["final_latency_ms"]]
     first_partials = [r["first_partial_ms"] for r in rows if r["first_partial_ms"] is not None]
+    lags = [ms for r in rows for ms in r["lag_ms"]]
+    timings = [t for r in rows for t in r["timings"]]
     return {
         "streams": streams,
         "final_latency_ms_p50": _round(percentile(latencies, 50), 1),
@@ -226,6 +251,19 @@ def summarize(rows: list[dict], streams: int) -> dict:
         "finals": sum(r["finals"] for r in rows),
         "errors": sum(1 for r in rows if r["error"] is not None),
         "audio_seconds": round(sum(r["audio_s"] for r in rows), 2),
+        "lag_ms_p50": _round(percentile(lags, 50), 1),
+        "lag_ms_p99": _round(percentile(lags, 99), 1),
+        "lag_ms_max": _round(max(lags, default=None), 1),
+        "warnings": sum(r["warnings"] for r in rows),
+        "narrowed_finals": sum(bool(t["narrowed"]) for t in timings),
+        "speculative_share": _round(sum(bool(t["speculative"]) for t in timings) / max(len(timings), 1), 3),
+        "latency_parts_ms": {
+            part: {
+                "p50": _round(percentile([t[part] for t in timings], 50), 1),
+                "p99": _round(percentile([t[part] for t in timings], 99), 1),
+            }
+            for part in LATENCY_PARTS
+        },
     }
 
 
@@ -246,9 +284,22 @@ def _bar_value(value: float | None) -> float:
     return math.nan if value is None else value  # NaN: no bar for a clip without finals or partials
 
 
-def _figures(rows: list[dict]) -> list[Figure]:
+def _figures(rows: list[dict], summary: dict) -> list[Figure]:
     labels = [f"{r['id']} (s{r['stream']})" for r in rows]
+    parts = summary["latency_parts_ms"]
     return [
+        bar_plot(
+            [f"{part} {q}" for part in LATENCY_PARTS for q in ("p50", "p99")],
+            [_bar_value(parts[part][q]) for part in LATENCY_PARTS for q in ("p50", "p99")],
+            "Where a final's latency goes (endpoint + backlog + decode + other; queue..refine are decode's parts)",
+            "ms",
+        ),
+        bar_plot(
+            labels,
+            [_bar_value(max(r["lag_ms"], default=None)) for r in rows],
+            "Largest server backlog per clip (audio waiting to be processed)",
+            "backlog (ms)",
+        ),
         bar_plot(
             labels,
             [_bar_value(r["median_latency_ms"]) for r in rows],
@@ -274,7 +325,7 @@ def _figures(rows: list[dict]) -> list[Figure]:
 
 _TABLE_COLUMNS = (
     "stream", "id", "ref_quality", "metric", "rate", "finals", "median_latency_ms", "first_partial_ms", "audio_s",
-    "wall_s", "realtime_ok", "error", "reference", "hypothesis",
+    "wall_s", "realtime_ok", "warnings", "error", "reference", "hypothesis",
 )  # fmt: skip
 
 

@@ -1,9 +1,9 @@
 """Clients of a shenggu server: streaming ASR over WebSocket.
 
 ``StreamClient`` sends 16-bit PCM to ``/v1/audio/stream`` and yields the server's messages as events
-(``PartialMessage`` / ``FinalMessage`` / ``ErrorMessage`` / ``DoneMessage``); ``transcribe_file`` streams a whole
-file (optionally at real-time pace) and returns a ``StreamResult`` with per-final latencies. ``ConsolePrinter``
-prints events for people (``shenggu stream``).
+(``PartialMessage`` / ``FinalMessage`` / ``WarningMessage`` / ``ErrorMessage`` / ``DoneMessage``);
+``transcribe_file`` streams a whole file (optionally at real-time pace) and returns a ``StreamResult`` with
+per-final latencies. ``ConsolePrinter`` prints events for people (``shenggu stream``).
 """
 
 from shenggu.client.console import ConsolePrinter
@@ -16,6 +16,7 @@ from shenggu.client.stream import (
     StreamClient,
     StreamClientError,
     StreamResult,
+    WarningMessage,
     Word,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "StreamClient",
     "StreamClientError",
     "StreamResult",
+    "WarningMessage",
     "Word",
 ]

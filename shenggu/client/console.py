@@ -1,4 +1,5 @@
-"""Printing a stream's events for people: partials as they change, finals as ``[start-end] text``."""
+"""Printing a stream's events for people: partials as they change, finals as ``[start-end] text``, warnings
+as ``! message``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import shutil
 import sys
 from typing import TextIO
 
-from shenggu.client.stream import DoneMessage, ErrorMessage, Event, FinalMessage, PartialMessage, is_wide
+from shenggu.client.stream import (
+    DoneMessage,
+    ErrorMessage,
+    Event,
+    FinalMessage,
+    PartialMessage,
+    WarningMessage,
+    is_wide,
+)
 
 _CLEAR_LINE = "\r\x1b[K"
 
@@ -29,6 +38,8 @@ class ConsolePrinter:
             self._partial(event.text)
         elif isinstance(event, FinalMessage):
             self._line(f"[{event.start:.2f}-{event.end:.2f}] {event.text.strip()}")
+        elif isinstance(event, WarningMessage):
+            self._line(f"! {event.message}")
         elif isinstance(event, (DoneMessage, ErrorMessage)):
             self._clear()
         self.out.flush()

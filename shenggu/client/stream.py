@@ -1,9 +1,9 @@
 """A blocking client of the streaming-ASR WebSocket (``/v1/audio/stream``), for scripts and threads.
 
 Protocol: the client sends binary frames of little-endian 16-bit mono PCM, then ``{"type": "end"}``; the server
-answers JSON text messages ``partial`` (an open sentence), ``final`` (a closed sentence, with words), ``error``
-(then it closes) and ``done`` (after the last final, then it closes). Times are seconds of audio from the
-start of the stream.
+answers JSON text messages ``partial`` (an open sentence), ``final`` (a closed sentence, with words),
+``warning`` (the stream goes on: e.g. the server is falling behind), ``error`` (then it closes) and ``done``
+(after the last final, then it closes). Times are seconds of audio from the start of the stream.
 
 One connection carries one stream. ``transcribe_file`` / ``transcribe_audio`` connect, send, collect and close
 by themselves; ``connect`` / ``send_pcm`` / ``end`` / ``messages`` are the parts, for live sources::
@@ -84,12 +84,26 @@ class PartialMessage:
 
 @dataclass(frozen=True)
 class FinalMessage:
-    """A closed sentence: its text, audio times and words."""
+    """A closed sentence: its text, audio times and words; ``lag_ms``, how long the audio that closed it waited
+    at the server before it was processed, and ``timing``, where its time went (milliseconds by part), when the
+    server reports them."""
 
     text: str
     start: float
     end: float
     words: tuple[Word, ...]
+    received_at: float
+    lag_ms: float | None = None
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WarningMessage:
+    """The server says something is wrong but the stream goes on (``falling_behind``, with its ``lag_ms``)."""
+
+    code: str
+    message: str
+    lag_ms: float | None
     received_at: float
 
 
@@ -110,7 +124,7 @@ class DoneMessage:
     received_at: float
 
 
-Event = PartialMessage | FinalMessage | ErrorMessage | DoneMessage
+Event = PartialMessage | FinalMessage | WarningMessage | ErrorMessage | DoneMessage
 
 
 def parse_event(raw: str | bytes, received_at: float) -> Event | None:
@@ -126,7 +140,21 @@ def parse_event(raw: str | bytes, received_at: float) -> Event | None:
                 Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
                 for w in data.get("words") or ()
             )
-            return FinalMessage(str(data["text"]), float(data["start"]), float(data["end"]), words, received_at)
+            lag = data.get("lag_ms")
+            timing = {str(k): float(v) for k, v in (data.get("timing") or {}).items() if isinstance(v, int | float)}
+            return FinalMessage(
+                str(data["text"]),
+                float(data["start"]),
+                float(data["end"]),
+                words,
+                received_at,
+                None if lag is None else float(lag),
+                timing,
+            )
+        if kind == "warning":
+            lag = data.get("lag_ms")
+            code, message = str(data.get("code", "warning")), str(data.get("message", ""))
+            return WarningMessage(code, message, None if lag is None else float(lag), received_at)
         if kind == "error":
             return ErrorMessage(str(data.get("code", "server_error")), str(data.get("message", "")), received_at)
         if kind == "done":
@@ -159,6 +187,7 @@ class StreamResult:
     final_latencies_s: list[float] = field(default_factory=list)
     first_partial_s: float | None = None
     wall_s: float = 0.0
+    warnings: list[WarningMessage] = field(default_factory=list)
 
     def raise_for_error(self) -> None:
         """Raise ``StreamClientError`` (one line) if the stream ended with an error."""
@@ -210,6 +239,7 @@ class _Collector:
         self.on_event = on_event
         self.partials: list[PartialMessage] = []
         self.finals: list[FinalMessage] = []
+        self.warnings: list[WarningMessage] = []
         self.error: ErrorMessage | None = None
         self.done_at: float | None = None
         self.last_event_at = time.monotonic()
@@ -236,6 +266,8 @@ class _Collector:
                 self.partials.append(event)
             elif isinstance(event, FinalMessage):
                 self.finals.append(event)
+            elif isinstance(event, WarningMessage):
+                self.warnings.append(event)
             elif isinstance(event, DoneMessage):
                 self.done_at = event.received_at
             elif self.error is None:
@@ -250,6 +282,7 @@ class _Collector:
     def result(self, clock: _SendClock, audio_seconds: float) -> StreamResult:
         with self._lock:
             finals, partials, error = list(self.finals), list(self.partials), self.error
+            warnings = list(self.warnings)
             finished_at = self.done_at or (error.received_at if error else time.monotonic())
         first_sent = clock.sent_at[0] if clock.sent_at else clock.start
         return StreamResult(
@@ -258,6 +291,7 @@ class _Collector:
             error=error,
             text=join_texts([f.text for f in finals]),
             audio_seconds=audio_seconds,
+            warnings=warnings,
             final_latencies_s=[f.received_at - clock.when_sent(f.end) for f in finals],
             first_partial_s=partials[0].received_at - first_sent if partials else None,
             wall_s=finished_at - clock.start,

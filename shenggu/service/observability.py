@@ -16,6 +16,7 @@ its request id is bound into structlog's contextvars: every log line written whi
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +48,29 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 log = get_logger("shenggu.access")
 
 
+class StreamLags:
+    """Every open stream's backlog (seconds its latest audio waited before it was processed), for the gauge."""
+
+    def __init__(self) -> None:
+        self._lags: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def set(self, stream: int, seconds: float) -> None:
+        """Record ``stream``'s current backlog."""
+        with self._lock:
+            self._lags[stream] = seconds
+
+    def remove(self, stream: int) -> None:
+        """Forget a closed stream."""
+        with self._lock:
+            self._lags.pop(stream, None)
+
+    def largest(self) -> float:
+        """The largest backlog of the open streams (0 without any)."""
+        with self._lock:
+            return max(self._lags.values(), default=0.0)
+
+
 @dataclass(frozen=True)
 class ServiceMetrics:
     """The service's Prometheus metrics, all registered in ``registry`` (one per app)."""
@@ -57,11 +81,18 @@ class ServiceMetrics:
     errors: Counter
     audio_seconds: Counter
     queue_depth: Gauge
+    stream_lags: StreamLags
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> ServiceMetrics:
         """Register every metric in ``registry`` (a new, private one by default)."""
         registry = registry if registry is not None else CollectorRegistry()
+        stream_lags = StreamLags()
+        Gauge(
+            "shenggu_stream_lag_seconds",
+            "The largest backlog of the open ASR streams: how long their latest audio waited to be processed.",
+            registry=registry,
+        ).set_function(stream_lags.largest)
         return cls(
             registry=registry,
             http_requests=Counter(
@@ -85,6 +116,7 @@ class ServiceMetrics:
                 registry=registry,
             ),
             queue_depth=Gauge("shenggu_queue_depth", "Jobs waiting in the queue.", registry=registry),
+            stream_lags=stream_lags,
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -120,6 +152,15 @@ def add_audio_seconds(target: MetricsTarget, capability: str, seconds: float) ->
     """Add ``seconds`` of processed audio for ``capability`` (``"asr"``, ``"tts"``...)."""
     if (metrics := metrics_of(target)) and seconds > 0:
         metrics.audio_seconds.labels(capability=capability).inc(seconds)
+
+
+def set_stream_lag(target: MetricsTarget, stream: int, seconds: float | None) -> None:
+    """Record an open stream's backlog for the ``shenggu_stream_lag_seconds`` gauge; None: the stream closed."""
+    if metrics := metrics_of(target):
+        if seconds is None:
+            metrics.stream_lags.remove(stream)
+        else:
+            metrics.stream_lags.set(stream, seconds)
 
 
 def set_queue_depth(target: MetricsTarget, depth: int) -> None:

@@ -2,23 +2,34 @@
 
 The client sends binary PCM frames and finally ``{"type": "end"}``; the server answers with ``partial`` and
 ``final`` messages, then ``done``. Every fault ends with an ``error`` message and a WebSocket close code.
+
+A reader task takes frames off the socket as they arrive, stamped with their arrival, so the stream's lag is
+known: how long the frame being processed has waited, counted only as far as it puts the stream behind live
+(a client sending a file faster than real time is ahead of live, not behind; one that paused sending has
+frames that did not wait). The session sheds work by it (``StreamOptions.shedding``); each final reports it
+(``lag_ms``) with where its time went (``timing``); past ``Shedding.warn_s`` the client gets a ``warning``, and
+a stream ``MAX_BACKLOG_S`` behind is ended (``too_slow``): its text would come too late to be of use, and its
+work slows every other stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
-from shenggu.errors import BadStreamError, ShengguError
+from shenggu.audio import SAMPLE_RATE
+from shenggu.errors import BadStreamError, ShengguError, StreamTooSlowError
 from shenggu.logs import get_logger
 from shenggu.service.auth import authenticate_key
 from shenggu.service.deps import DatabaseDep, EnginesDep, SettingsDep, StreamSlotsDep
 from shenggu.service.limits import check_audio
-from shenggu.service.observability import add_audio_seconds
+from shenggu.service.observability import add_audio_seconds, set_stream_lag
 from shenggu.service.sockets import CLOSE_ERROR as _CLOSE_ERROR
 from shenggu.service.sockets import CLOSE_POLICY as _CLOSE_POLICY
 from shenggu.service.sockets import CLOSE_TRY_LATER as _CLOSE_TRY_LATER
@@ -31,6 +42,9 @@ from shenggu.text.lists import split_commas
 
 router = APIRouter(tags=["stream"])
 log = get_logger("shenggu.stream")
+
+MAX_BACKLOG_S = 30.0  # a stream this far behind real time is ended
+_QUEUED_FRAMES = 64  # frames read ahead of the recognizer; beyond them the socket itself holds the client back
 
 
 def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
@@ -61,6 +75,9 @@ async def _send_event(websocket: WebSocket, event: Partial | Final) -> None:
             for w in segment.words
         ],
     }
+    if event.timing is not None:
+        data["lag_ms"] = round(1000 * event.timing.backlog)
+        data["timing"] = event.timing.to_dict()
     await websocket.send_json(data)
 
 
@@ -88,6 +105,8 @@ async def stream(
         recognizer = await run_in_threadpool(engines.recognizer)
         session = StreamingSession(recognizer, options)
         session_audio = await _serve(websocket, session, _resampler(sample_rate), settings.stream_idle_seconds)
+    except StreamTooSlowError as exc:
+        await _fail(websocket, exc.code, exc.message, _CLOSE_TRY_LATER)
     except ShengguError as exc:
         await _fail(websocket, exc.code, exc.message, _CLOSE_POLICY)
     except WebSocketDisconnect:
@@ -103,33 +122,84 @@ async def stream(
             add_audio_seconds(websocket, "stream", session_audio)
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """A message as the reader took it off the socket: PCM bytes, or None for the end message."""
+
+    data: bytes | None
+    arrived: float  # time.monotonic()
+
+
 async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idle_seconds: float) -> float:
-    """The receive loop; returns the audio seconds processed."""
-    while True:
-        try:
-            message = await asyncio.wait_for(websocket.receive(), timeout=idle_seconds)
-        except TimeoutError:
-            raise BadStreamError(f"no data for {idle_seconds:.0f} s; closing the idle stream") from None
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
-        data, text = message.get("bytes"), message.get("text")
-        if data is not None:
-            await _audio(websocket, session, resampler, data)
-        elif text is not None:
-            try:
-                command = json.loads(text)
-            except json.JSONDecodeError:
-                raise BadStreamError('text messages must be JSON, e.g. {"type": "end"}') from None
-            if not isinstance(command, dict) or command.get("type") != "end":
-                raise BadStreamError('the only text message is {"type": "end"}')
-            for event in await run_in_threadpool(session.finish):
+    """Recognize the frames the reader queues, in order; returns the audio seconds processed."""
+    frames: asyncio.Queue[_Frame | Exception] = asyncio.Queue(maxsize=_QUEUED_FRAMES)
+    reader = asyncio.create_task(_read(websocket, idle_seconds, frames))
+    warn_s = session.options.shedding.warn_s
+    warned = False
+    live_start: float | None = None  # when the stream's audio began, were it sent live
+    try:
+        while True:
+            frame = await frames.get()
+            if isinstance(frame, Exception):
+                raise frame
+            if frame.data is None:
+                for event in await run_in_threadpool(session.finish):
+                    await _send_event(websocket, event)
+                await websocket.send_json({"type": "done"})
+                await websocket.close(1000)
+                return session.audio_seconds
+            samples = pcm_samples(frame.data, resampler)
+            seconds = len(samples) / SAMPLE_RATE
+            live_start = frame.arrived - seconds if live_start is None else live_start
+            now = time.monotonic()
+            behind_live = now - (live_start + session.audio_seconds + seconds)
+            lag = max(0.0, min(now - frame.arrived, behind_live))
+            set_stream_lag(websocket, id(session), lag)
+            if lag > MAX_BACKLOG_S:
+                raise StreamTooSlowError(
+                    f"the server fell {lag:.0f} s behind this stream's audio; send less, or retry later"
+                )
+            if lag >= warn_s and not warned:
+                await websocket.send_json(_lagging(lag))
+            warned = lag >= warn_s / 2 and (warned or lag >= warn_s)  # again only once it caught up
+            for event in await run_in_threadpool(session.accept, samples, lag):
                 await _send_event(websocket, event)
-            await websocket.send_json({"type": "done"})
-            await websocket.close(1000)
-            return session.audio_seconds
+    finally:
+        reader.cancel()
+        set_stream_lag(websocket, id(session), None)
 
 
-async def _audio(websocket: WebSocket, session: StreamingSession, resampler, data: bytes) -> None:
-    samples = pcm_samples(data, resampler)
-    for event in await run_in_threadpool(session.accept, samples):
-        await _send_event(websocket, event)
+def _lagging(backlog: float) -> dict:
+    return {
+        "type": "warning",
+        "code": "falling_behind",
+        "message": f"recognition is {backlog:.1f} s behind this stream's audio: partials and speculative decodes "
+        "are paused and finals decoded with a narrower beam until it catches up",
+        "lag_ms": round(1000 * backlog),
+    }
+
+
+async def _read(websocket: WebSocket, idle_seconds: float, frames: asyncio.Queue[_Frame | Exception]) -> None:
+    """Queue the client's frames as they arrive, until its end message; a fault is queued as the exception."""
+    try:
+        while True:
+            try:
+                message = await asyncio.wait_for(websocket.receive(), timeout=idle_seconds)
+            except TimeoutError:
+                raise BadStreamError(f"no data for {idle_seconds:.0f} s; closing the idle stream") from None
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            data, text = message.get("bytes"), message.get("text")
+            if data is not None:
+                await frames.put(_Frame(data, time.monotonic()))
+            elif text is not None:
+                try:
+                    command = json.loads(text)
+                except json.JSONDecodeError:
+                    raise BadStreamError('text messages must be JSON, e.g. {"type": "end"}') from None
+                if not isinstance(command, dict) or command.get("type") != "end":
+                    raise BadStreamError('the only text message is {"type": "end"}')
+                await frames.put(_Frame(None, time.monotonic()))
+                return
+    except Exception as exc:  # the server side reports it, after the frames before it
+        await frames.put(exc)
