@@ -60,6 +60,22 @@ def test_correct_words_keeps_timings_and_punctuation():
     assert [(w.start, w.end) for w in words] == [(0.0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0)]
 
 
+def test_correct_words_scores_each_sentence_once_across_runs():
+    # Two runs of the same clause: the second run's baseline is the sentence the first run's accepted change made,
+    # which the first run already had scored against the audio.
+    words = [Word(0.0, 0.2, ch, UNSURE if ch == "仅" else SURE) for ch in "大家都很仅仰他，大家都很仅仰他"]
+    scored: list[str] = []
+
+    def scorer(texts):  # audio that favours no text: the word LM decides
+        scored.extend(texts)
+        return [0.0] * len(texts)
+
+    correct_words(words, scorer=scorer)
+    assert "".join(w.word for w in words) == "大家都很敬仰他，大家都很敬仰他"
+    assert "大家都很敬仰他，大家都很仅仰他" in scored
+    assert len(scored) == len(set(scored))
+
+
 def test_punctuation_from_pauses_and_questions():
     words = [
         ("叫做", 0.0, 0.5),
