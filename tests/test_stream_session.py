@@ -87,15 +87,44 @@ def test_decode_slots_report_busy_and_idle():
     assert slots.idle
 
 
+def test_an_urgent_call_takes_the_next_free_slot_before_waiting_ones():
+    import threading
+
+    slots = DecodeSlots(1)
+    order: list[str] = []
+
+    def call(name: str, urgent: bool) -> None:
+        with slots.hold(urgent):
+            order.append(name)
+
+    with slots.hold():  # a file's window decoding
+        waiting = [threading.Thread(target=call, args=(f"file {i}", False)) for i in range(2)]
+        for thread in waiting:
+            thread.start()
+        time.sleep(0.2)  # the file's next windows wait first
+        final = threading.Thread(target=call, args=("final", True))
+        final.start()
+        time.sleep(0.2)
+    for thread in [*waiting, final]:
+        thread.join(timeout=5)
+    assert order[0] == "final" and sorted(order[1:]) == ["file 0", "file 1"]
+
+    two = DecodeSlots(2)  # a free slot is taken at once, urgent or not, and none is left idle
+    with two.hold(urgent=True), two.hold():
+        assert two.busy
+
+
 class BeamRecorder(CountingRecognizer):
     """The real engine, recording the beam width of every decode."""
 
     def __init__(self, inner) -> None:
         super().__init__(inner)
         self.beams: list[int] = []
+        self.urgent: list[bool] = []
 
     def decode_chunks(self, chunks, options):
         self.beams.append(options.beam_size)
+        self.urgent.append(options.urgent)
         return super().decode_chunks(chunks, options)
 
 
@@ -137,6 +166,7 @@ def test_a_stream_far_behind_decodes_finals_with_a_narrower_beam(data_dir, recog
         finals = [e for e in events + session.finish() if isinstance(e, Final)]
         assert finals and "协会" in "".join(f.segment.text for f in finals)
         assert recorder.beams == [beam] and all(f.timing.narrowed and f.timing.beam_size == beam for f in finals)
+        assert recorder.urgent == [True]  # a live final goes before a file's waiting windows
 
 
 def test_finals_say_where_their_time_went(data_dir, recognizer):

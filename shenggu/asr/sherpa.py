@@ -104,16 +104,16 @@ class SherpaOnnxRecognizer(SlottedEngine):
     def decode_chunks(self, chunks: Sequence[np.ndarray], options: DecodeOptions) -> list[ChunkResult]:
         """Decode each chunk; these models give text without word timings, so one segment per chunk."""
         results = []
-        for chunk, result in zip(chunks, self._decode(chunks), strict=True):
+        for chunk, result in zip(chunks, self._decode(chunks, options.urgent), strict=True):
             segment = Segment(0.0, len(chunk) / SAMPLE_RATE, result.text.strip())
             results.append(ChunkResult([segment], options.language or "zh"))
             if options.refine:
                 options.refine(results[-1], None)
         return results
 
-    def _decode(self, chunks: Sequence[np.ndarray]) -> list:
-        """sherpa-onnx's results (text, and SenseVoice's language tag) of one batch."""
-        with self._slots.hold():
+    def _decode(self, chunks: Sequence[np.ndarray], urgent: bool = False) -> list:
+        """sherpa-onnx's results (text, and SenseVoice's language tag) of one batch (``urgent``: a stream's final)."""
+        with self._slots.hold(urgent):
             streams = []
             for chunk in chunks:
                 stream = self._recognizer.create_stream()

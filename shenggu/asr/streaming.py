@@ -329,6 +329,7 @@ class StreamingSession:
             # Whisper misreads long sentences in a short context (words dropped at 12 s in 15 s): twice the length.
             context_s=max(self.options.final_context_s, 2 * window.duration),
             beam_size=beam_size or self.transcribe_options.beam_size,
+            urgent=True,  # ahead of any file's waiting windows on a shared engine
         )
         return _Decode(window, self._buffer.slice(window.start, window.end), options, self.language)
 

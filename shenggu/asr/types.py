@@ -110,6 +110,8 @@ class DecodeOptions:
     # Edits each chunk's result in place (script conversion, corrections), given a scorer of alternative texts
     # against that chunk's audio when the engine can provide one. Every engine calls it once per chunk.
     refine: Callable[[ChunkResult, TextScorer | None], None] | None = None
+    # A live stream's final: it takes the next free worker before waiting calls that are not (``DecodeSlots``).
+    urgent: bool = False
 
 
 @dataclass

@@ -129,7 +129,7 @@ class WhisperRecognizer(SlottedEngine):
             return []
         self._check_language(options.language)
         queued = time.perf_counter()
-        with self._slots.hold():
+        with self._slots.hold(options.urgent):
             started = time.perf_counter()
             encoder_output = self._model.encode(self._features(chunks, options.context_s, options.pad_with_silence))
             encoded = time.perf_counter()
