@@ -58,8 +58,10 @@ TranslateToField = Annotated[
 ]
 GlossariesField = Annotated[
     str,
-    Form(description="With translate_to: comma-separated names of stored glossaries (/v1/glossaries) to use; "
-    "'default' always applies."),
+    Form(
+        description="With translate_to: comma-separated names of stored glossaries (/v1/glossaries) to use; "
+        "'default' always applies."
+    ),
 ]
 RolesField = Annotated[
     str,

@@ -133,9 +133,7 @@ class WorkerPool:
                 raise ShengguError("the stored upload is missing or damaged")
             results = job_results_dir(self.settings.data_dir, job.id)
             with upload_errors(path):  # the job's error is shown to its tenant
-                result, seconds = run_job(
-                    job.task, path, job.options, job.upload_name, results, self.engines, progress
-                )
+                result, seconds = run_job(job.task, path, job.options, job.upload_name, results, self.engines, progress)
         except JobCancelled as exc:
             log.info("job stopped", job_id=job.id, reason=str(exc))
             return

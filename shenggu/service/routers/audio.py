@@ -94,8 +94,10 @@ async def create_audio_translation(
     glossaries: GlossariesField = "",
     translator: Annotated[
         Literal["checked", "whisper"],
-        Form(description="checked (default): recognize, then translate every segment with the self-checked "
-             "translator; whisper: Whisper's own translate task (no glossary, no checks), to compare."),
+        Form(
+            description="checked (default): recognize, then translate every segment with the self-checked "
+            "translator; whisper: Whisper's own translate task (no glossary, no checks), to compare."
+        ),
     ] = "checked",
 ) -> Response:
     """OpenAI's speech translation: the speech in English. shenggu recognizes it, then translates every segment

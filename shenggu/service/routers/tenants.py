@@ -17,9 +17,7 @@ router = APIRouter(prefix="/v1", tags=["tenants"], responses=error_responses(400
 
 
 @router.get("/usage", response_model=Usage)
-def get_usage(
-    session: DbSessionDep, principal: PrincipalDep, days: Annotated[int, Query(ge=1, le=366)] = 30
-) -> dict:
+def get_usage(session: DbSessionDep, principal: PrincipalDep, days: Annotated[int, Query(ge=1, le=366)] = 30) -> dict:
     """The caller's metered use per capability and day."""
     rows = usage.report(session, principal.tenant_id, days)
     used_today = usage.audio_seconds_today(session, principal.tenant_id)
