@@ -164,7 +164,7 @@ def stream_finals(base: str, audio: np.ndarray, query: str = "") -> list[dict]:
         messages = []
         while not messages or messages[-1]["type"] not in ("done", "error"):
             messages.append(json.loads(ws.recv(timeout=120)))
-    assert messages[-1] == {"type": "done"}, messages
+    assert messages[-1]["type"] == "done", messages
     return [m for m in messages if m["type"] == "final"]
 
 

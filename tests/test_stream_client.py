@@ -381,9 +381,10 @@ def test_summary_of_lag_and_latency_parts():
         FinalMessage("的", 1.0, 2.0, (), 0.0, 3100.0, {**timing, "backlog": 3100.0, "narrowed": True}),
     ]
     warned = WarningMessage("falling_behind", "behind", 3100.0, 0.0)
-    streamed = StreamResult(finals, [], None, "好的", 2.0, [0.9, 3.9], None, 4.0, [warned])
+    streamed = StreamResult(finals, [], None, "好的", 2.0, [0.9, 3.9], None, 4.0, [warned], lag_ms_max=5200.0)
     summary = summarize([clip_row(0, entry("z1", "zh", "好的", seconds=2.0), 2.0, streamed, None)], streams=1)
-    assert summary["lag_ms_max"] == 3100.0 and summary["lag_ms_p50"] == 1600.0 and summary["warnings"] == 1
+    # the finals' lags, and the server's own furthest-behind from its done message
+    assert summary["lag_ms_max"] == 5200.0 and summary["lag_ms_p50"] == 1600.0 and summary["warnings"] == 1
     assert summary["narrowed_finals"] == 1 and summary["speculative_share"] == 0.5
     parts = summary["latency_parts_ms"]
     # what the server's parts leave of the latency the client saw: 900 - 800, 3900 - 3800
@@ -399,6 +400,8 @@ def test_warnings_and_final_timings_are_parsed():
     assert old_server.lag_ms is None and old_server.timing == {}
     warning = parse_event(json.dumps({"type": "warning", "code": "falling_behind", "message": "m", "lag_ms": 3100}), 1)
     assert warning == WarningMessage("falling_behind", "m", 3100.0, 1)
+    assert parse_event(json.dumps({"type": "done", "lag_ms_max": 40}), 2) == DoneMessage(2, 40.0)
+    assert parse_event(json.dumps({"type": "done"}), 2) == DoneMessage(2)
 
 
 def test_bench_stream_end_to_end(tmp_path):

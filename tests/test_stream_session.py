@@ -143,6 +143,7 @@ def test_a_stream_behind_sheds_partials_and_speculation_but_keeps_its_finals(dat
 
     recorder = BeamRecorder(recognizer)
     session = StreamingSession(recorder, options)
+    session.decode_speed = 0.0  # a machine fast enough that the final's own decode adds nothing to the lag
     events = []
     for i in range(0, len(audio), 1600):
         events += session.accept(audio[i : i + 1600], backlog_s=1.0)  # behind: past partials and speculation
@@ -162,11 +163,25 @@ def test_a_stream_far_behind_decodes_finals_with_a_narrower_beam(data_dir, recog
     for backlog, beam in ((2.0, 2), (4.0, 1)):
         recorder = BeamRecorder(recognizer)
         session = StreamingSession(recorder, StreamOptions(language="zh"))
+        session.decode_speed = 0.0
         events = [e for i in range(0, len(audio), 1600) for e in session.accept(audio[i : i + 1600], backlog)]
         finals = [e for e in events + session.finish() if isinstance(e, Final)]
         assert finals and "协会" in "".join(f.segment.text for f in finals)
         assert recorder.beams == [beam] and all(f.timing.narrowed and f.timing.beam_size == beam for f in finals)
         assert recorder.urgent == [True]  # a live final goes before a file's waiting windows
+
+
+def test_a_final_that_would_cost_seconds_is_decoded_narrower_before_it_does(data_dir, recognizer):
+    audio = sentence(data_dir)  # a ~4 s sentence
+    beams = {}
+    for speed in (0.1, 0.5, 1.0):  # seconds of decode per second of sentence, as the stream measured them
+        recorder = BeamRecorder(recognizer)
+        session = StreamingSession(recorder, StreamOptions(language="zh", speculate_ms=0, partial_interval_s=1e9))
+        session.decode_speed = speed
+        feed(session, audio)
+        beams[speed] = recorder.beams
+        assert session.decode_speed != speed or recorder.beams != [5]  # a full-beam decode updates the estimate
+    assert beams == {0.1: [5], 0.5: [2], 1.0: [1]}
 
 
 def test_finals_say_where_their_time_went(data_dir, recognizer):

@@ -52,7 +52,9 @@ class Shedding:
     Declared, not tuned: a partial older than a third of a second is stale (a partial is sent at most once a
     second anyway); a speculative final is wasted whenever speech resumes; at 1.5 s behind a final's beam shrinks
     to ``NARROW_BEAM`` (a beam search of 5 costs ~2x greedy on these CPUs), past 3 s to greedy, and the client is
-    warned. Finals are never dropped."""
+    warned. Finals are never dropped. For a final, "behind" counts the decode it is about to cost too (its
+    sentence's length times the stream's recent decode speed): a long sentence on a busy machine is decoded
+    narrower before it costs seconds, not after."""
 
     partials_s: float = 0.3
     speculation_s: float = 0.8
@@ -68,6 +70,10 @@ class Shedding:
 
 
 NARROW_BEAM = 2
+# Seconds a full-beam final takes per second of sentence before a stream has measured its own: 4 streams on 2
+# busy cores decoded ~4 s sentences in ~1 s (bench stream).
+FIRST_DECODE_SPEED = 0.25
+_SPEED_MEMORY = 0.3  # weight of the newest full-beam decode in the running estimate
 
 
 @dataclass
@@ -161,6 +167,7 @@ class _Decoded:
     segments: list[Segment]
     engine: EngineTiming | None = None
     beam_size: int = 5
+    speed: float | None = None  # wall seconds per second of audio (None: too short to tell)
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,7 @@ class StreamingSession:
         self._speculation: _Preview | None = None
         self._partial: _Preview | None = None
         self.backlog_s = 0.0  # how long the audio being processed waited for it (the caller measures it)
+        self.decode_speed = FIRST_DECODE_SPEED  # recent full-beam finals: wall seconds per second of sentence
 
     @property
     def audio_seconds(self) -> float:
@@ -299,8 +307,11 @@ class StreamingSession:
         if speculative:
             decoded = speculation.future.result()
         else:
-            beam = self.options.shedding.beam_size(self.backlog_s, self.transcribe_options.beam_size)
+            cost = (end - speech.start) * self.decode_speed  # what this decode will add to the lag
+            beam = self.options.shedding.beam_size(self.backlog_s + cost, self.transcribe_options.beam_size)
             decoded = _run_final(self.recognizer, self.transcribe_options, self._prepare(speech.start, end, beam))
+        if decoded.speed is not None and decoded.beam_size == self.transcribe_options.beam_size:
+            self.decode_speed += _SPEED_MEMORY * (decoded.speed - self.decode_speed)
         timing = FinalTiming(
             endpoint=max(0.0, self.audio_seconds - silence_start) if silence_start is not None else 0.0,
             backlog=self.backlog_s,
@@ -409,9 +420,12 @@ def _run_final(recognizer: Recognizer, options: TranscribeOptions, decode: _Deco
         detected = recognizer.detect_language(decode.audio)[0]
         language = detected if detected in SUPPORTED_LANGUAGES else "en"
     engine_options = replace(decode.options, language=language, refine=decode_options_for(options, language).refine)
+    started = time.perf_counter()
     result = recognizer.decode_chunks([decode.audio], engine_options)[0]
     segments = window_segments(decode.window, result, language, options)
-    return _Decoded(language, segments, result.timing, engine_options.beam_size)
+    seconds = len(decode.audio) / SAMPLE_RATE
+    speed = (time.perf_counter() - started) / seconds if seconds >= 1.0 else None  # shorter: mostly overhead
+    return _Decoded(language, segments, result.timing, engine_options.beam_size, speed)
 
 
 def _run_partial(recognizer: Recognizer, audio: np.ndarray, language: str | None) -> str:

@@ -119,9 +119,11 @@ class ErrorMessage:
 
 @dataclass(frozen=True)
 class DoneMessage:
-    """The server sent its last final; the stream is over."""
+    """The server sent its last final; the stream is over. ``lag_ms_max``: the furthest the server fell behind
+    this stream's audio, when it says."""
 
     received_at: float
+    lag_ms_max: float | None = None
 
 
 Event = PartialMessage | FinalMessage | WarningMessage | ErrorMessage | DoneMessage
@@ -158,7 +160,8 @@ def parse_event(raw: str | bytes, received_at: float) -> Event | None:
         if kind == "error":
             return ErrorMessage(str(data.get("code", "server_error")), str(data.get("message", "")), received_at)
         if kind == "done":
-            return DoneMessage(received_at)
+            lag = data.get("lag_ms_max")
+            return DoneMessage(received_at, None if lag is None else float(lag))
         return None
     except (ValueError, TypeError, KeyError) as exc:
         text = raw if isinstance(raw, str) else f"<{len(raw)} binary bytes>"
@@ -188,6 +191,7 @@ class StreamResult:
     first_partial_s: float | None = None
     wall_s: float = 0.0
     warnings: list[WarningMessage] = field(default_factory=list)
+    lag_ms_max: float | None = None  # the server's own account: the furthest it fell behind this stream
 
     def raise_for_error(self) -> None:
         """Raise ``StreamClientError`` (one line) if the stream ended with an error."""
@@ -242,6 +246,7 @@ class _Collector:
         self.warnings: list[WarningMessage] = []
         self.error: ErrorMessage | None = None
         self.done_at: float | None = None
+        self.lag_ms_max: float | None = None
         self.last_event_at = time.monotonic()
         self.callback_error: Exception | None = None
         self.over = threading.Event()
@@ -269,7 +274,7 @@ class _Collector:
             elif isinstance(event, WarningMessage):
                 self.warnings.append(event)
             elif isinstance(event, DoneMessage):
-                self.done_at = event.received_at
+                self.done_at, self.lag_ms_max = event.received_at, event.lag_ms_max
             elif self.error is None:
                 self.error = event
 
@@ -291,10 +296,11 @@ class _Collector:
             error=error,
             text=join_texts([f.text for f in finals]),
             audio_seconds=audio_seconds,
-            warnings=warnings,
             final_latencies_s=[f.received_at - clock.when_sent(f.end) for f in finals],
             first_partial_s=partials[0].received_at - first_sent if partials else None,
             wall_s=finished_at - clock.start,
+            warnings=warnings,
+            lag_ms_max=self.lag_ms_max,
         )
 
 

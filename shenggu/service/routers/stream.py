@@ -137,6 +137,7 @@ async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idl
     warn_s = session.options.shedding.warn_s
     warned = False
     live_start: float | None = None  # when the stream's audio began, were it sent live
+    worst = 0.0  # the largest lag this stream had
     try:
         while True:
             frame = await frames.get()
@@ -145,7 +146,7 @@ async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idl
             if frame.data is None:
                 for event in await run_in_threadpool(session.finish):
                     await _send_event(websocket, event)
-                await websocket.send_json({"type": "done"})
+                await websocket.send_json({"type": "done", "lag_ms_max": round(1000 * worst)})
                 await websocket.close(1000)
                 return session.audio_seconds
             samples = pcm_samples(frame.data, resampler)
@@ -154,6 +155,7 @@ async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idl
             now = time.monotonic()
             behind_live = now - (live_start + session.audio_seconds + seconds)
             lag = max(0.0, min(now - frame.arrived, behind_live))
+            worst = max(worst, lag)
             set_stream_lag(websocket, id(session), lag)
             if lag > MAX_BACKLOG_S:
                 raise StreamTooSlowError(
