@@ -26,6 +26,7 @@ never finals themselves. Each final reports the backlog it was produced at and w
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -40,9 +41,6 @@ from shenggu.audio.vad import SpeechSegment, StreamingVad, VadOptions
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
 from shenggu.text.chinese import to_simplified
-
-_LEAD_SECONDS = 1.0  # leading context before a sentence, as in file mode
-_PROMPT_CHARS = 100  # previous text a final is conditioned on (about 100 characters or 20 English words)
 
 
 @dataclass(frozen=True)
@@ -61,6 +59,11 @@ class Shedding:
     narrow_beam_s: float = 1.5
     greedy_s: float = 3.0
     warn_s: float = 3.0  # the server warns the client (once, and again after it caught up)
+
+    @classmethod
+    def never(cls) -> Shedding:
+        """No shedding at any lag (offline runs, where lag means nothing)."""
+        return cls(*(math.inf,) * 5)
 
     def beam_size(self, backlog_s: float, beam_size: int) -> int:
         """The beam width for a final decoded at ``backlog_s`` (``beam_size`` when not behind)."""
@@ -90,6 +93,12 @@ class StreamOptions:
     short_silence_ms: int = 1200
     long_sentence_s: float = 8.0  # longer sentences close at a 200 ms pause (see VadOptions)
     final_context_s: float = 15.0  # encoder context of a final (Whisper's full window is 30 s)
+    # Where a final may be decoded unlike file mode; each is a switch of `shenggu bench stream --ablation`.
+    final_lead_s: float | None = 1.0  # audio before a sentence, decoded as context; None: file mode's front
+    # Silence, not zeros, in every language: the file-mode ablation that chose zeros for Mandarin used 30 s of
+    # context, a final 15 s, and with zeros a repeated sentence lost its repetition. None: file mode's front.
+    final_pad_with_silence: bool | None = True
+    prompt_chars: int = 100  # the stream's previous text a final is conditioned on (~20 English words); 0: none
     partial_interval_s: float = 1.0
     partial_min_new_s: float = 0.4  # new audio needed before another partial is worth it
     shedding: Shedding = field(default_factory=Shedding)
@@ -101,6 +110,10 @@ class StreamOptions:
             raise InvalidOptionError("speculate_ms must be at least 0 and less than end_silence_ms")
         if not 2.0 <= self.max_sentence_s <= 28.0:
             raise InvalidOptionError("max_sentence_s must be between 2 and 28")
+        if self.final_lead_s is not None and not 0.0 <= self.final_lead_s <= 2.0:
+            raise InvalidOptionError("final_lead_s must be between 0 and 2")
+        if self.prompt_chars < 0:
+            raise InvalidOptionError("prompt_chars must not be negative")
 
 
 @dataclass(frozen=True)
@@ -224,13 +237,12 @@ class StreamingSession:
     def __init__(self, recognizer: Recognizer, options: StreamOptions | None = None) -> None:
         self.recognizer = recognizer
         self.options = options or StreamOptions()
-        # Finals keep silence padding in every language: the file-mode ablation that chose zeros for Mandarin used
-        # 30 s of context, a final 15 s, and with zeros a repeated sentence lost its repetition.
         self.transcribe_options = TranscribeOptions(
             language=self.options.language,
             hotwords=self.options.hotwords,
             vocabulary=self.options.vocabulary,
-            pad_with_silence=True,
+            lead_seconds=self.options.final_lead_s,
+            pad_with_silence=self.options.final_pad_with_silence,
         )
         self.language = self.transcribe_options.language
         self._vad = StreamingVad(
@@ -326,13 +338,14 @@ class StreamingSession:
         self._previous_end = end
         self._last_partial_text = ""
         separator = "" if self.language == "zh" else " "
-        self._history = (self._history + separator + _text_of(segments, self.language or "zh"))[-_PROMPT_CHARS:]
+        history = self._history + separator + _text_of(segments, self.language or "zh")
+        self._history = history[-self.options.prompt_chars :] if self.options.prompt_chars else ""
         return [Final(s, timing) for s in segments]
 
     def _prepare(self, start: float, end: float, beam_size: int | None = None) -> _Decode:
         """A sentence as a final decodes it: file-mode options (``beam_size`` narrower when shedding), this
         stream's previous text as the prompt."""
-        lead = max(0.0, min(_LEAD_SECONDS, start - self._previous_end))
+        lead = max(0.0, min(self._lead_seconds, start - self._previous_end))
         window = Window([SpeechSegment(start, end)], lead=lead)
         options = replace(
             decode_options_for(self.transcribe_options, self.language or "zh"),
@@ -408,7 +421,12 @@ class StreamingSession:
         """
         open_start = self._vad.open_start
         keep_from = open_start if open_start is not None else self.audio_seconds - 1.0
-        self._buffer.drop_before(max(0.0, keep_from - _LEAD_SECONDS))
+        self._buffer.drop_before(max(0.0, keep_from - self._lead_seconds))
+
+    @property
+    def _lead_seconds(self) -> float:
+        """The leading context before a sentence (file mode's for the language when not set)."""
+        return self.transcribe_options.decoding_front(self.language).lead_seconds
 
 
 def _run_final(recognizer: Recognizer, options: TranscribeOptions, decode: _Decode) -> _Decoded:

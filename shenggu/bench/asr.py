@@ -66,7 +66,7 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
         return recognize
 
     failures: list[dict] = []
-    utterances = _run(entries, ours(), "shenggu", failures)
+    utterances = run_clips(entries, ours(), "shenggu", failures)
     summary = _summarize(utterances)
     summary.update(load_s=round(load_s, 3), peak_rss_mb=round(peak_rss_mb(), 1), engine=recognizer.name)
     if config.baseline:
@@ -75,7 +75,7 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
         runs = {}
         for label, anchor in anchors.items():
             anchor_failures: list[dict] = []
-            runs[label] = {u["id"]: u for u in _run(entries, anchor, label, anchor_failures)}
+            runs[label] = {u["id"]: u for u in run_clips(entries, anchor, label, anchor_failures)}
             failures += [{**f, "system": label} for f in anchor_failures]
         # Every system is scored on the same clips: those that none failed.
         utterances = [u for u in utterances if all(u["id"] in run for run in runs.values())]
@@ -95,20 +95,21 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
     figures = _figures(utterances)
     if "ablation" in summary:
         tables.insert(0, ("Ablation: points saved by each stage (95 % bootstrap interval over clips)",
-                          *_ablation_table(summary["ablation"])))  # fmt: skip
+                          *ablation_table(summary["ablation"])))  # fmt: skip
         figures.insert(0, _ablation_figure(summary["ablation"]))
     if failures:
         tables.append(("Failed clips", ("id", "code", "message"), failure_table(failures)))
     headline = {k: v for k, v in summary.items() if k != "ablation"}
-    write_html_report(config.out, "shenggu bench asr", _flat(headline), figures, tables)
+    write_html_report(config.out, "shenggu bench asr", flat_summary(headline), figures, tables)
     return summary
 
 
-def _run(
+def run_clips(
     entries: list[ManifestEntry], recognize: Callable[[ManifestEntry], str], label: str, failures: list[dict]
 ) -> list[dict]:
+    """One scored row per clip that ``recognize`` transcribed; a clip that failed goes to ``failures``."""
     rows = []
-    for entry in tqdm(entries, desc=f"bench asr ({label})", unit="clip"):
+    for entry in tqdm(entries, desc=f"bench ({label})", unit="clip"):
         row = attempt(entry.id, lambda entry=entry: _row(entry, recognize), failures)
         if row is not None:
             rows.append(row)
@@ -138,19 +139,26 @@ def _ablation(
     entries: list[ManifestEntry], rows: list[dict], ours: Callable[[Stage], Callable], failures: list[dict]
 ) -> dict:
     """Each stage's effect (see ``asr_ablation``) on Mandarin and English A+B and on each quality class."""
-    groups: dict = {
+    groups = quality_groups(rows)
+    effects = {}
+    for stage in STAGES:
+        stage_failures: list[dict] = []
+        switched = run_clips(entries, ours(stage), f"ablation: {stage.name}", stage_failures)
+        failures += [{**f, "system": f"ablation:{stage.name}"} for f in stage_failures]
+        effects[stage.name] = {"description": stage.description, **stage_effects(stage, rows, switched, groups)}
+    return effects
+
+
+def quality_groups(rows: list[dict]) -> dict[str, Callable[[dict], bool]]:
+    """Predicates on result rows: Mandarin and English A+B (``zh_AB``, ``en_AB``) and each language's quality
+    classes present in ``rows`` (``zh_D``...)."""
+    groups: dict[str, Callable[[dict], bool]] = {
         f"{lang}_AB": lambda r, lang=lang: r["language"] == lang and r["ref_quality"] in SUMMARY_QUALITIES
         for lang in ("zh", "en")
     }
     for language, quality in sorted({(r["language"], r["ref_quality"]) for r in rows}):
         groups[f"{language}_{quality}"] = lambda r, lq=(language, quality): (r["language"], r["ref_quality"]) == lq
-    effects = {}
-    for stage in STAGES:
-        stage_failures: list[dict] = []
-        switched = _run(entries, ours(stage), f"ablation: {stage.name}", stage_failures)
-        failures += [{**f, "system": f"ablation:{stage.name}"} for f in stage_failures]
-        effects[stage.name] = {"description": stage.description, **stage_effects(stage, rows, switched, groups)}
-    return effects
+    return groups
 
 
 def _anchor_model():
@@ -209,12 +217,12 @@ def _relative(ours: dict, baseline: dict) -> dict:
     return out
 
 
-def _flat(summary: dict, prefix: str = "") -> dict:
+def flat_summary(summary: dict, prefix: str = "") -> dict:
     """Nested summary as dotted keys for the report's table."""
     flat: dict = {}
     for key, value in summary.items():
         if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
+            flat.update(flat_summary(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -257,7 +265,7 @@ def _tables(rows: list[dict]):
     return [("Utterances", headers, body)]
 
 
-def _ablation_table(ablation: dict) -> tuple[list[str], list[list]]:
+def ablation_table(ablation: dict) -> tuple[list[str], list[list]]:
     groups = sorted({g for effects in ablation.values() for g in effects if isinstance(effects[g], dict)})
     headers = ["stage", "default", *groups]
     body = []

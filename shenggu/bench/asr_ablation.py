@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from shenggu.asr.pipeline import TranscribeOptions, default_front
 from shenggu.bench.stats import bootstrap_ratio_interval, leave_one_out
@@ -63,7 +64,15 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def stage_effects(stage: Stage, default_rows: list[dict], switched_rows: list[dict], groups: dict) -> dict:
+class Switch(Protocol):
+    """What ``stage_effects`` needs of a switch: whether it is on by default in a language."""
+
+    def on_by_default(self, language: str) -> bool:
+        """Whether the default has it on (its effect is then what switching it off costs)."""
+        ...
+
+
+def stage_effects(stage: Switch, default_rows: list[dict], switched_rows: list[dict], groups: dict) -> dict:
     """The stage's effect per group of clips (``groups``: name → predicate on a row), in errors saved."""
     switched = {r["id"]: r for r in switched_rows}
     effects: dict = {}

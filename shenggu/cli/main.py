@@ -363,8 +363,20 @@ def bench_stream(
     ] = None,
     key: Annotated[str | None, typer.Option(envvar="SHENGGU_API_KEY", help="API key for --url.")] = None,
     chunk_ms: Annotated[int, typer.Option(help="Audio per WebSocket frame, in milliseconds.")] = 100,
+    ablation: Annotated[
+        bool,
+        typer.Option(
+            help="Accuracy only, no server: every clip in file mode, streamed offline, and streamed with each "
+            "difference from file mode switched in turn (effects with bootstrap intervals)."
+        ),
+    ] = False,
 ) -> None:
     """Streaming ASR under N concurrent real-time streams: final latency, first partial, CER/WER, keeping up."""
+    if ablation:
+        from shenggu.bench.stream_ablation import run_stream_ablation
+
+        print_summary(run_stream_ablation(manifest, out), out)
+        return
     from shenggu.bench.stream import StreamBenchConfig, run_stream_bench
 
     summary = run_stream_bench(StreamBenchConfig(manifest, out, streams, url, key or None, chunk_ms))
