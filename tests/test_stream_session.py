@@ -171,11 +171,22 @@ def test_a_stream_far_behind_decodes_finals_with_a_narrower_beam(data_dir, recog
         assert recorder.urgent == [True]  # a live final goes before a file's waiting windows
 
 
+class SharedBeamRecorder(BeamRecorder):
+    """A ``BeamRecorder`` whose engine other streams keep busy: it is never idle."""
+
+    idle = property(lambda self: False)
+
+
 def test_a_final_that_would_cost_seconds_is_decoded_narrower_before_it_does(data_dir, recognizer):
     audio = sentence(data_dir)  # a ~4 s sentence
+    alone = BeamRecorder(recognizer)
+    session = StreamingSession(alone, StreamOptions(language="zh", speculate_ms=0, partial_interval_s=1e9))
+    session.decode_speed = 1.0
+    feed(session, audio)
+    assert alone.beams == [5]  # on an idle engine a final costs what it costs and delays no one
     beams = {}
     for speed in (0.1, 0.5, 1.0):  # seconds of decode per second of sentence, as the stream measured them
-        recorder = BeamRecorder(recognizer)
+        recorder = SharedBeamRecorder(recognizer)
         session = StreamingSession(recorder, StreamOptions(language="zh", speculate_ms=0, partial_interval_s=1e9))
         session.decode_speed = speed
         feed(session, audio)

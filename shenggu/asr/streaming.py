@@ -50,9 +50,9 @@ class Shedding:
     Declared, not tuned: a partial older than a third of a second is stale (a partial is sent at most once a
     second anyway); a speculative final is wasted whenever speech resumes; at 1.5 s behind a final's beam shrinks
     to ``NARROW_BEAM`` (a beam search of 5 costs ~2x greedy on these CPUs), past 3 s to greedy, and the client is
-    warned. Finals are never dropped. For a final, "behind" counts the decode it is about to cost too (its
-    sentence's length times the stream's recent decode speed): a long sentence on a busy machine is decoded
-    narrower before it costs seconds, not after."""
+    warned. Finals are never dropped. For a final decoded while the engine is busy with other work, "behind"
+    counts the decode it is about to cost too (its sentence's length times the stream's recent decode speed): a
+    long sentence on a busy machine is decoded narrower before it costs seconds, not after."""
 
     partials_s: float = 0.3
     speculation_s: float = 0.8
@@ -319,7 +319,9 @@ class StreamingSession:
         if speculative:
             decoded = speculation.future.result()
         else:
-            cost = (end - speech.start) * self.decode_speed  # what this decode will add to the lag
+            # What this decode will add to the lag, counted when it shares the engine: alone, a final costs what
+            # it costs and delays no one.
+            cost = 0.0 if self.recognizer.idle else (end - speech.start) * self.decode_speed
             beam = self.options.shedding.beam_size(self.backlog_s + cost, self.transcribe_options.beam_size)
             decoded = _run_final(self.recognizer, self.transcribe_options, self._prepare(speech.start, end, beam))
         if decoded.speed is not None and decoded.beam_size == self.transcribe_options.beam_size:
