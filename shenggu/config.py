@@ -8,8 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shenggu.errors import InvalidOptionError
+
+PRELOADABLE = ("asr", "tts")  # the capabilities SHENGGU_PRELOAD may name
 
 
 def _default_home() -> Path:
@@ -84,11 +88,19 @@ class Settings(BaseSettings):
         description="Comma-separated host names and IP networks (CIDR) that job callbacks may reach although they "
         "are not public, e.g. hooks.internal,10.8.0.0/16.",
     )
-    preload_models: bool = Field(True, description="Load the default models in the background at start-up.")
+    preload_models: bool = Field(
+        True, description="Warm the models `preload` names in the background at start-up; false warms none."
+    )
+    preload: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["asr"],
+        description="Comma-separated capabilities whose default models are loaded and run once at start-up, "
+        f"before /ready: any of {', '.join(PRELOADABLE)} (asr,tts also makes the first speech request fast), "
+        "or none.",
+    )
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")
 
-    @field_validator("callback_allowed_hosts", mode="before")
+    @field_validator("callback_allowed_hosts", "preload", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         # The environment gives one string: "hooks.internal, 10.8.0.0/16".
@@ -101,6 +113,17 @@ class Settings(BaseSettings):
             if "/" in entry:
                 ipaddress.ip_network(entry, strict=False)  # a mistyped network fails at start-up, named
         return value
+
+    @field_validator("preload")
+    @classmethod
+    def _capabilities_known(cls, value: list[str]) -> list[str]:
+        names = [e.lower() for e in value]
+        if names == ["none"]:
+            return []
+        unknown = [n for n in names if n not in PRELOADABLE]
+        if unknown:
+            raise ValueError(f"cannot preload '{unknown[0][:20]}': name any of {', '.join(PRELOADABLE)}, or none")
+        return list(dict.fromkeys(names))
 
     @property
     def threads(self) -> int:
@@ -115,5 +138,10 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once."""
-    return Settings()
+    """The process's settings, read once; a bad value is an :class:`InvalidOptionError` naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "SHENGGU_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise InvalidOptionError(f"{name}: {problem['msg'].removeprefix('Value error, ')}") from None

@@ -7,8 +7,14 @@ spelled-out numbers compare equal). Timing is per sentence, in this process, mod
 
 Summary (``results.json``): ``rtf`` (synthesis seconds / audio seconds over all sentences), ``rtf_zh``,
 ``rtf_en``, ``first_audio_ms_p50`` / ``_p95`` (request to first chunk, one-sentence requests only),
-``first_audio_ms_p50_zh`` / ``_en``, ``roundtrip_cer_zh``, ``roundtrip_wer_en``, ``by_voice`` (the same per voice),
-``peak_rss_mb``.
+``first_audio_ms_p50_zh`` / ``_en``, ``roundtrip_cer_zh``, ``roundtrip_wer_en``, ``gap_ms_p50`` / ``gap_ms_max``
+(the silence heard between consecutive pieces), ``gap_over_pause_ms_max`` (the most a gap exceeds the pause the
+text asks for there), ``stall_ms_max`` (the longest a live player starting at the first chunk waits for a later
+one, summed over one request), ``by_voice`` (the same per voice), ``peak_rss_mb``.
+
+Gaps are measured on the joined output as a listener gets it: 10 ms blocks within 45 dB of the output's loudest
+block are sound (:mod:`shenggu.audio.silence`), and a gap is the run of quiet blocks from a piece's last sound to
+the next piece's first.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from tqdm import tqdm
 from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.registry import get_recognizer
 from shenggu.audio.encode import StreamingEncoder
+from shenggu.audio.silence import block_energy, block_size, is_sound
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.bench.scoring import ErrorCounts, score, total
 from shenggu.bench.stream import percentile
@@ -32,7 +39,7 @@ from shenggu.config import Settings, get_settings
 from shenggu.reports.page import write_html_report
 from shenggu.reports.plots import bar_plot, scatter_plot
 from shenggu.reports.results import write_results
-from shenggu.tts.synthesis import synthesize
+from shenggu.tts.synthesis import WARM_UP_TEXT, AudioChunk, synthesize
 from shenggu.tts.voices import VOICES
 
 SENTENCES: dict[str, list[tuple[str, str]]] = {
@@ -85,8 +92,7 @@ def run_tts_bench(config: TtsBenchConfig) -> dict:
     total_sentences = sum(len(SENTENCES[v.language]) for v in voices)
     with tqdm(total=total_sentences, desc="bench tts", unit="sentence", file=sys.stderr) as bar:
         for voice in voices:
-            warm_up = "预热。" if voice.language == "zh" else "Warm up."
-            list(synthesize(warm_up, voice.id, settings=settings))  # load, not timed
+            list(synthesize(WARM_UP_TEXT[voice.language], voice.id, settings=settings))  # load, not timed
             for kind, text in SENTENCES[voice.language]:
                 rows.append(_row(voice.id, voice.language, kind, text, recognizer, settings))
                 bar.update()
@@ -100,10 +106,9 @@ def run_tts_bench(config: TtsBenchConfig) -> dict:
 
 def _row(voice: str, language: str, kind: str, text: str, recognizer, settings: Settings) -> dict:
     start = time.perf_counter()
-    first_ms, chunks = None, []
+    arrivals, chunks = [], []
     for chunk in synthesize(text, voice, settings=settings):
-        if first_ms is None:
-            first_ms = (time.perf_counter() - start) * 1000
+        arrivals.append(time.perf_counter() - start)
         chunks.append(chunk)
     synth_s = time.perf_counter() - start
     samples = np.concatenate([c.samples for c in chunks])
@@ -113,6 +118,7 @@ def _row(voice: str, language: str, kind: str, text: str, recognizer, settings: 
     heard = transcribe(io.BytesIO(wav), recognizer, TranscribeOptions(language=language).batched_as(settings)).text
     counts = score(language, text, heard)
     audio_s = len(samples) / rate
+    gaps = piece_gaps(chunks)
     return {
         "voice": voice,
         "language": language,
@@ -124,9 +130,43 @@ def _row(voice: str, language: str, kind: str, text: str, recognizer, settings: 
         "audio_s": round(audio_s, 3),
         "synth_s": round(synth_s, 3),
         "rtf": round(synth_s / audio_s, 4),
-        "first_audio_ms": round(first_ms or 0.0, 1),
+        "first_audio_ms": round(arrivals[0] * 1000, 1),
+        "stall_ms": round(playback_stall_s(arrivals, [c.seconds for c in chunks]) * 1000, 1),
         "one_sentence": kind != "long",
+        "gaps_ms": [gap for gap, _ in gaps],
+        "pauses_ms": [pause for _, pause in gaps],
     }
+
+
+def playback_stall_s(arrivals_s: list[float], seconds: list[float]) -> float:
+    """How long a player that starts with the first chunk waits for later ones: the silence a live listener hears
+    beyond the text's pauses when a piece takes longer to make than the one before it takes to play."""
+    stall, played_until = 0.0, arrivals_s[0]
+    for arrival, duration in zip(arrivals_s, seconds, strict=True):
+        stall += max(0.0, arrival - played_until)
+        played_until = max(played_until, arrival) + duration
+    return stall
+
+
+def piece_gaps(chunks: list[AudioChunk]) -> list[tuple[float, int]]:
+    """``(heard gap ms, pause ms the text asks for)`` between each two consecutive pieces with sound (see the
+    module docstring); a piece without sound (a lone ``<break>``) lies inside a gap and adds its pause to it."""
+    rate = chunks[0].sample_rate
+    block = block_size(rate)
+    energies = [block_energy(c.samples, rate) for c in chunks]  # per piece, so no block straddles a join
+    loudest = max((float(e.max()) for e in energies if len(e)), default=0.0)
+    gaps: list[tuple[float, int]] = []
+    quiet: int | None = None  # samples since the last piece's last sound, None before the first sound
+    pause = 0
+    for chunk, energy in zip(chunks, energies, strict=True):
+        loud = np.flatnonzero(is_sound(energy, loudest))
+        if len(loud):
+            if quiet is not None:
+                gaps.append((round((quiet + int(loud[0]) * block) / rate * 1000, 1), pause))
+            quiet, pause = len(chunk.samples) - (int(loud[-1]) + 1) * block, chunk.pause_ms
+        elif quiet is not None:
+            quiet, pause = quiet + len(chunk.samples), pause + chunk.pause_ms
+    return gaps
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -151,10 +191,16 @@ def summarize(rows: list[dict]) -> dict:
 def _figures_of(rows: list[dict]) -> dict:
     firsts = [r["first_audio_ms"] for r in rows if r["one_sentence"]]
     audio = sum(r["audio_s"] for r in rows)
+    gaps = [gap for r in rows for gap in r["gaps_ms"]]
+    overs = [gap - pause for r in rows for gap, pause in zip(r["gaps_ms"], r["pauses_ms"], strict=True)]
     return {
         "rtf": round(sum(r["synth_s"] for r in rows) / audio, 4) if audio else None,
         "first_audio_ms_p50": _round(percentile(firsts, 50)),
         "first_audio_ms_p95": _round(percentile(firsts, 95)),
+        "gap_ms_p50": _round(percentile(gaps, 50)),
+        "gap_ms_max": _round(max(gaps, default=None)),
+        "gap_over_pause_ms_max": _round(max(overs, default=None)),
+        "stall_ms_max": _round(max((r["stall_ms"] for r in rows), default=None)),
     }
 
 
@@ -176,7 +222,9 @@ def _figures(rows: list[dict]):
     ]
 
 
-_COLUMNS = ("voice", "kind", "rate", "rtf", "first_audio_ms", "audio_s", "text", "heard")
+_COLUMNS = (
+    "voice", "kind", "rate", "rtf", "first_audio_ms", "stall_ms", "audio_s", "gaps_ms", "pauses_ms", "text", "heard",
+)  # fmt: skip
 
 
 def _tables(rows: list[dict]):

@@ -54,15 +54,24 @@ def _queue_depth(db: Database) -> float:
         return float(job_store.queue_depth(session))
 
 
-def _warm_up(app: FastAPI, engines: Engines) -> None:
-    """Load the default engine and text tools in the background so the first request is not slow."""
+def _warm_recognition(engines: Engines) -> None:
     from shenggu.asr.homophones import correct_text
 
+    engines.recognizer()
+    correct_text("模型预热", [1.0] * 4)
+
+
+_WARM_UPS = {"asr": _warm_recognition, "tts": Engines.warm_speech}  # keys: config.PRELOADABLE
+
+
+def _warm_up(app: FastAPI, engines: Engines) -> None:
+    """Load the models of the capabilities the settings' ``preload`` names, in the background, so the first request
+    is not slow."""
     try:
-        engines.recognizer()
-        correct_text("模型预热", [1.0] * 4)
+        for capability in engines.settings.preload:
+            _WARM_UPS[capability](engines)
         app.state.models_ready = True
-        log.info("models ready")
+        log.info("models ready", preloaded=",".join(engines.settings.preload) or "none")
     except Exception as exc:  # a broken model must not kill the server; requests will report it
         log.warning("model warm-up failed", error=str(exc))
 

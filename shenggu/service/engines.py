@@ -16,7 +16,7 @@ from shenggu.diarize.types import SpeakerEncoder
 from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
 from shenggu.translate.registry import get_translator
 from shenggu.translate.types import Translator
-from shenggu.tts.synthesis import synthesize
+from shenggu.tts.synthesis import synthesize, warm_up
 from shenggu.tts.types import AudioChunk
 
 
@@ -50,3 +50,7 @@ class Engines:
     def speak(self, text: str, voice: str, speed: float, sample_rate: int | None) -> Iterator[AudioChunk]:
         """Synthesized speech of ``text`` (plain or SSML), chunk by chunk; checks the request before the first."""
         return synthesize(text, voice, speed, sample_rate, settings=self.settings)
+
+    def warm_speech(self) -> None:
+        """Load the default voices' engines and run them once, so the first speech request is not slow."""
+        warm_up(self.settings)

@@ -34,6 +34,7 @@ class AudioChunk:
     samples: np.ndarray
     sample_rate: int
     text: str  # the spoken-form text it reads (empty for a pause)
+    pause_ms: int = 0  # the pause the text asks for after it, already at the end of ``samples``
 
     @property
     def seconds(self) -> float:
