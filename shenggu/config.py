@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     )
     llm_model_path: Path | None = Field(None, description="Your own GGUF chat model file instead of a packaged one.")
     mt_zh_en_dir: Path | None = Field(
-        None, description="A CTranslate2 MT model directory (e.g. an Argos/OPUS-MT package) for zh→en instead of "
+        None,
+        description="A CTranslate2 MT model directory (e.g. an Argos/OPUS-MT package) for zh→en instead of "
         "the language model.",
     )
     mt_en_zh_dir: Path | None = Field(None, description="The same for en→zh.")
