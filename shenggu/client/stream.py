@@ -129,6 +129,12 @@ class DoneMessage:
 Event = PartialMessage | FinalMessage | WarningMessage | ErrorMessage | DoneMessage
 
 
+def _optional_number(data: dict, key: str) -> float | None:
+    """``data[key]`` as a float, or None when the message leaves it out (an older server)."""
+    value = data.get(key)
+    return None if value is None else float(value)
+
+
 def parse_event(raw: str | bytes, received_at: float) -> Event | None:
     """The event of one server message; None for a message type this client does not know (ignored, so a newer
     server can add types). A malformed message becomes a ``protocol_error``."""
@@ -142,7 +148,6 @@ def parse_event(raw: str | bytes, received_at: float) -> Event | None:
                 Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
                 for w in data.get("words") or ()
             )
-            lag = data.get("lag_ms")
             timing = {str(k): float(v) for k, v in (data.get("timing") or {}).items() if isinstance(v, int | float)}
             return FinalMessage(
                 str(data["text"]),
@@ -150,18 +155,16 @@ def parse_event(raw: str | bytes, received_at: float) -> Event | None:
                 float(data["end"]),
                 words,
                 received_at,
-                None if lag is None else float(lag),
+                _optional_number(data, "lag_ms"),
                 timing,
             )
         if kind == "warning":
-            lag = data.get("lag_ms")
             code, message = str(data.get("code", "warning")), str(data.get("message", ""))
-            return WarningMessage(code, message, None if lag is None else float(lag), received_at)
+            return WarningMessage(code, message, _optional_number(data, "lag_ms"), received_at)
         if kind == "error":
             return ErrorMessage(str(data.get("code", "server_error")), str(data.get("message", "")), received_at)
         if kind == "done":
-            lag = data.get("lag_ms_max")
-            return DoneMessage(received_at, None if lag is None else float(lag))
+            return DoneMessage(received_at, _optional_number(data, "lag_ms_max"))
         return None
     except (ValueError, TypeError, KeyError) as exc:
         text = raw if isinstance(raw, str) else f"<{len(raw)} binary bytes>"
