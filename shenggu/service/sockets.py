@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
-from shenggu.errors import BadStreamError, ShengguError
+from shenggu.errors import BadStreamError, ShengguError, StreamTooSlowError
 
 MAX_MESSAGE_BYTES = 1 << 20
 CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_ERROR, CLOSE_TRY_LATER = 1000, 1008, 1009, 1011, 1013
@@ -57,8 +57,9 @@ async def fail(websocket: WebSocket, code: str, message: str, close_code: int) -
 
 
 async def refuse(websocket: WebSocket, exc: ShengguError) -> None:
-    """Report why a stream cannot start and close: "try again later" for rate limits and quotas, a policy
-    violation otherwise."""
+    """Report why a stream cannot start or go on, and close: "try again later" for rate limits, quotas and a
+    server too far behind the stream, a policy violation otherwise."""
     from shenggu.service.limits import RateLimitedError
 
-    await fail(websocket, exc.code, exc.message, CLOSE_TRY_LATER if isinstance(exc, RateLimitedError) else CLOSE_POLICY)
+    later = isinstance(exc, RateLimitedError | StreamTooSlowError)
+    await fail(websocket, exc.code, exc.message, CLOSE_TRY_LATER if later else CLOSE_POLICY)

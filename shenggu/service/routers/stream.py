@@ -31,7 +31,6 @@ from shenggu.service.deps import DatabaseDep, EnginesDep, SettingsDep, StreamSlo
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds, set_stream_lag
 from shenggu.service.sockets import CLOSE_ERROR as _CLOSE_ERROR
-from shenggu.service.sockets import CLOSE_POLICY as _CLOSE_POLICY
 from shenggu.service.sockets import CLOSE_TRY_LATER as _CLOSE_TRY_LATER
 from shenggu.service.sockets import fail as _fail
 from shenggu.service.sockets import pcm_samples, refuse, sample_rate_of
@@ -105,10 +104,8 @@ async def stream(
         recognizer = await run_in_threadpool(engines.recognizer)
         session = StreamingSession(recognizer, options)
         session_audio = await _serve(websocket, session, _resampler(sample_rate), settings.stream_idle_seconds)
-    except StreamTooSlowError as exc:
-        await _fail(websocket, exc.code, exc.message, _CLOSE_TRY_LATER)
     except ShengguError as exc:
-        await _fail(websocket, exc.code, exc.message, _CLOSE_POLICY)
+        await refuse(websocket, exc)
     except WebSocketDisconnect:
         log.info("stream client left", tenant=principal.tenant_name)
     except Exception:
