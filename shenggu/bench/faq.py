@@ -42,6 +42,7 @@ queries alone favour answering; this is the other side of that trade.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -347,9 +348,10 @@ class Heard:
     text: str
     error: str = ""
 
-    @property
+    @functools.cached_property
     def errors(self) -> ErrorCounts:
-        """The transcript's recognition errors against what was said (characters, or words for English)."""
+        """The transcript's recognition errors against what was said (characters, or words for English; scored
+        once: the row, the corpus rate and the vocabulary's effect all read it)."""
         return score(self.language, self.said, self.text)
 
 
