@@ -13,6 +13,7 @@ import typer
 
 from shenggu.cli import assess as _assess  # noqa: F401  (registers its commands)
 from shenggu.cli import assistant as _assistant  # noqa: F401  (registers its commands)
+from shenggu.cli import batch as _batch  # noqa: F401  (registers its commands)
 from shenggu.cli import court as _court  # noqa: F401  (registers its commands)
 from shenggu.cli import faq as _faq  # noqa: F401  (registers its commands)
 from shenggu.cli import kb as _kb  # noqa: F401  (registers its commands)
@@ -349,6 +350,24 @@ def bench_load(
         timeout_s=timeout,
     )
     summary = run_load_bench(config)
+    print_summary(summary, out)
+
+
+@bench_app.command("batch")
+@friendly_errors
+def bench_batch(
+    out: Annotated[Path, typer.Option(help="Output directory for results.json and report.html.")],
+    files: Annotated[int, typer.Option(help="Input files to make from the manifest's clips (round robin).")] = 40,
+    manifest: Annotated[Path, typer.Option(help="Manifest TSV whose asr clips are used.")] = Path(
+        "../shared/eval/manifest.tsv"
+    ),
+    ray: Annotated[str | None, typer.Option("--ray", help="Ray cluster address; default: this machine.")] = None,
+    cpus_per_task: Annotated[int, typer.Option(help="With --ray: CPUs (and decoding threads) per file.")] = 1,
+) -> None:
+    """Archive throughput (audio hours per hour) of `shenggu batch transcribe`, here or on Ray, with accuracy."""
+    from shenggu.bench.batch import BatchBenchConfig, run_batch_bench
+
+    summary = run_batch_bench(BatchBenchConfig(out, manifest, files, ray, cpus_per_task))
     print_summary(summary, out)
 
 

@@ -64,6 +64,7 @@ from pathlib import Path
 from shenggu.errors import InvalidOptionError
 from shenggu.nlp.faq.types import LANGUAGES, EntryText, KbEntry, KnowledgeBase
 from shenggu.text.script import text_language
+from shenggu.text.spreadsheet import neutralized, unneutralized
 
 FORMATS = ("csv", "tsv", "xlsx", "md")
 MEDIA_TYPES = {
@@ -110,9 +111,6 @@ _LANGUAGE_NAMES = {
 _FORMAT_NAMES = {"csv": "csv", "tsv": "tsv", "tab": "tsv", "xlsx": "xlsx", "md": "md", "markdown": "md"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")  # nothing XML or UTF-8 refuses
 _ALTERNATIVE_SPLIT = re.compile(r"[|｜\n]")
-# CSV/TSV cells a spreadsheet would run as a formula (OWASP), also behind the apostrophes an export adds.
-_FORMULA_LIKE = re.compile(r"'*[=+\-@\t\r]")
-_NEUTRALIZED = re.compile(r"'+[=+\-@\t\r]")
 
 
 @dataclass
@@ -186,7 +184,7 @@ def dump_kb(kb: KnowledgeBase, fmt: str) -> bytes:
     writer = csv.writer(out, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in _export_rows(kb, " | "):
-        writer.writerow([_neutralized(cell) for cell in row])
+        writer.writerow([neutralized(cell) for cell in row])
     # Excel opens a UTF-8 CSV as UTF-8 only when it starts with a byte-order mark.
     return ("\ufeff" if fmt == "csv" else "").encode("utf-8") + out.getvalue().encode("utf-8")
 
@@ -408,16 +406,6 @@ def _decode(data: bytes, source: str) -> str:
     return text
 
 
-def _neutralized(cell: str) -> str:
-    """A CSV/TSV cell no spreadsheet runs as a formula (see the module docstring)."""
-    return "'" + cell if _FORMULA_LIKE.match(cell) else cell
-
-
-def _unneutralized(cell: str) -> str:
-    """The cell ``_neutralized`` was given."""
-    return cell[1:] if _NEUTRALIZED.match(cell) else cell
-
-
 def _csv_rows(text: str, source: str, delimiter: str | None) -> Iterator[Row]:
     if delimiter is None:
         first = next((line for line in text.splitlines() if line.strip()), "")
@@ -430,7 +418,7 @@ def _csv_rows(text: str, source: str, delimiter: str | None) -> Iterator[Row]:
         line = 1
         try:
             for values in reader:
-                yield f"{source} line {line}", [_unneutralized(v) for v in values]
+                yield f"{source} line {line}", [unneutralized(v) for v in values]
                 line = reader.line_num + 1
         except csv.Error as exc:
             raise InvalidOptionError(f"{source} line {reader.line_num}: malformed CSV ({exc})") from None
