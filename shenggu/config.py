@@ -98,6 +98,21 @@ class Settings(BaseSettings):
         f"before /ready: any of {', '.join(PRELOADABLE)} (asr,tts also makes the first speech request fast), "
         "or none.",
     )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster address (host:port or auto): speech recognition and synthesis then run as Ray Serve "
+        "deployments on the cluster (`shenggu serve --ray` sets it); unset: in this process.",
+    )
+    ray_asr_replicas: int = Field(1, ge=1, le=1000, description="ASR replicas on Ray (fixed; see the min/max).")
+    ray_asr_min_replicas: int | None = Field(None, ge=0, le=1000, description="With max: autoscale ASR replicas.")
+    ray_asr_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale ASR replicas.")
+    ray_asr_cpus: int = Field(1, ge=1, le=64, description="CPUs (and decoding threads) per ASR replica.")
+    ray_asr_memory_mb: int = Field(1200, ge=100, description="Memory Ray reserves per ASR replica.")
+    ray_tts_replicas: int = Field(1, ge=1, le=1000, description="TTS replicas on Ray (fixed; see the min/max).")
+    ray_tts_min_replicas: int | None = Field(None, ge=0, le=1000, description="With max: autoscale TTS replicas.")
+    ray_tts_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale TTS replicas.")
+    ray_tts_cpus: int = Field(1, ge=1, le=64, description="CPUs (and synthesis threads) per TTS replica.")
+    ray_tts_memory_mb: int = Field(1000, ge=100, description="Memory Ray reserves per TTS replica.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")
 

@@ -101,8 +101,19 @@ def mixes(tmp_path_factory) -> dict[str, Path]:
     return {e.id: e.path for e in entries}
 
 
+@pytest.fixture(scope="session")
+def ray_address():
+    """The address of a real two-node Ray cluster on loopback (tests/ray_cluster.py), shared by the session;
+    skips when Ray is not installed."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'shenggu[cluster]')")
+    from tests.ray_cluster import local_cluster
+
+    with local_cluster() as address:
+        yield address
+
+
 # Whisper, and the multi-speaker recordings that only diarization (a model too) is run on.
-_SLOW_FIXTURES = frozenset({"recognizer", "mixes"})
+_SLOW_FIXTURES = frozenset({"recognizer", "mixes", "ray_address"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,5 +1,5 @@
-"""``shenggu batch transcribe --ray`` on a real two-node Ray cluster (head and a second worker node, both on
-loopback, started here and stopped at the end): outputs, a driver crash and resume, a worker killed mid-file."""
+"""``shenggu batch transcribe --ray`` on a real two-node Ray cluster (the session's ``ray_address`` fixture):
+outputs, a driver crash and resume, a worker killed mid-file."""
 
 from __future__ import annotations
 
@@ -7,44 +7,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shenggu.bench.manifest import load_manifest
 from shenggu.bench.scoring import score
+from tests.ray_cluster import BIN
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def ray_address() -> Iterator[str]:
-    """A local cluster of two nodes with one CPU each: the head and a worker node joining it."""
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'shenggu[cluster]')")
-    temp = tempfile.mkdtemp(prefix="sgray", dir="/tmp")  # Ray's socket paths must stay short
-    address = f"127.0.0.1:{_free_port()}"
-    common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    head = ["--head", "--port", address.split(":")[1], "--temp-dir", temp, "--include-dashboard", "false"]
-    try:
-        for args in (head, ["--address", address]):
-            subprocess.run([BIN / "ray", "start", *args, *common], check=True, capture_output=True, timeout=180)
-        yield address
-    finally:
-        subprocess.run([BIN / "ray", "stop", "--force"], capture_output=True, timeout=120)
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -148,5 +121,5 @@ def test_bench_batch_on_the_cluster(ray_address, tmp_path, data_dir) -> None:
     done = subprocess.run([*command, "--out", tmp_path, "--ray", ray_address], capture_output=True, timeout=500)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     summary = json.loads((tmp_path / "results.json").read_text())["summary"]
-    assert (summary["backend"], summary["cluster_cpus"], summary["done"], summary["failed"]) == ("ray", 2, 4, 0)
+    assert (summary["backend"], summary["cluster_cpus"], summary["done"], summary["failed"]) == ("ray", 4, 4, 0)
     assert summary["audio_hours_per_hour"] > 0

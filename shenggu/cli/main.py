@@ -5,6 +5,7 @@ Every command turns a ``ShengguError`` into one readable line on stderr and exit
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -205,6 +206,10 @@ def engines() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", help="Run recognition and synthesis on this Ray cluster (host:port or auto)."),
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAI-compatible /v1/audio/transcriptions)."""
     import uvicorn
@@ -213,6 +218,8 @@ def serve(
     from shenggu.logs import configure_logging
     from shenggu.service.app import create_app
 
+    if ray:  # through the environment, so that every reader of the settings sees it
+        os.environ["SHENGGU_RAY_ADDRESS"] = ray
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)

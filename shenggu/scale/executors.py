@@ -86,19 +86,13 @@ class RayExecutor:
     backend = "ray"
 
     def __init__(self, address: str, cpus_per_task: int = 1) -> None:
-        ray = _ray()
+        ray = connect(address)
         self.cpus_per_task = max(1, cpus_per_task)
-        if not ray.is_initialized():
-            try:
-                ray.init(
-                    address=address,
-                    log_to_driver=False,
-                    logging_level=logging.WARNING,
-                    runtime_env={"env_vars": {"SHENGGU_CPU_THREADS": str(self.cpus_per_task)}},
-                )
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ClusterUnavailableError(f"no Ray cluster at '{address}': {str(exc).splitlines()[0]}") from None
-        self._remote = ray.remote(num_cpus=self.cpus_per_task, max_retries=RAY_TASK_RETRIES)(transcribe_file)
+        self._remote = ray.remote(
+            num_cpus=self.cpus_per_task,
+            max_retries=RAY_TASK_RETRIES,
+            runtime_env={"env_vars": {"SHENGGU_CPU_THREADS": str(self.cpus_per_task)}},
+        )(transcribe_file)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.in_flight = max(2, 2 * cpus // self.cpus_per_task)
 
@@ -136,6 +130,17 @@ class RayExecutor:
     def shutdown(self) -> None:
         """Disconnect from the cluster (the cluster itself keeps running)."""
         _ray().shutdown()
+
+
+def connect(address: str, namespace: str | None = None):
+    """This process's connection to the Ray cluster at ``address`` (made once); the ``ray`` module."""
+    ray = _ray()
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, namespace=namespace, log_to_driver=False, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ClusterUnavailableError(f"no Ray cluster at '{address}': {str(exc).splitlines()[0]}") from None
+    return ray
 
 
 def _ray():

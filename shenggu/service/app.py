@@ -58,7 +58,8 @@ def _warm_recognition(engines: Engines) -> None:
     from shenggu.asr.homophones import correct_text
 
     engines.recognizer()
-    correct_text("模型预热", [1.0] * 4)
+    if not engines.settings.ray_address:  # on a cluster, correction runs on the ASR replicas
+        correct_text("模型预热", [1.0] * 4)
 
 
 _WARM_UPS = {"asr": _warm_recognition, "tts": Engines.warm_speech}  # keys: config.PRELOADABLE

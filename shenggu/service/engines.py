@@ -14,10 +14,12 @@ from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.types import SpeakerEncoder
 from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
+from shenggu.scale.serve import remote_recognizer, remote_speech
 from shenggu.translate.registry import get_translator
 from shenggu.translate.types import Translator
-from shenggu.tts.synthesis import synthesize, warm_up
+from shenggu.tts.synthesis import WARM_UP_TEXT, synthesize, warm_up
 from shenggu.tts.types import AudioChunk
+from shenggu.tts.voices import DEFAULT_VOICES
 
 
 class Engines:
@@ -28,7 +30,10 @@ class Engines:
         self.settings = settings
 
     def recognizer(self, name: str | None = None) -> Recognizer:
-        """The ASR engine called ``name`` (default: the settings' ``asr_engine``); loads it on first use."""
+        """The ASR engine called ``name`` (default: the settings' ``asr_engine``); loads it on first use. On a Ray
+        cluster (``ray_address``), a stand-in whose decoding runs on the cluster's ASR replicas."""
+        if self.settings.ray_address:
+            return remote_recognizer(name, self.settings)
         return get_recognizer(name, settings=self.settings)
 
     def translator(self) -> Translator:
@@ -48,9 +53,17 @@ class Engines:
         return get_speaker_encoder()
 
     def speak(self, text: str, voice: str, speed: float, sample_rate: int | None) -> Iterator[AudioChunk]:
-        """Synthesized speech of ``text`` (plain or SSML), chunk by chunk; checks the request before the first."""
+        """Synthesized speech of ``text`` (plain or SSML), chunk by chunk; checks the request before the first. On a
+        Ray cluster, made by the cluster's TTS replicas."""
+        if self.settings.ray_address:
+            return remote_speech(text, voice, speed, sample_rate, self.settings)
         return synthesize(text, voice, speed, sample_rate, settings=self.settings)
 
     def warm_speech(self) -> None:
         """Load the default voices' engines and run them once, so the first speech request is not slow."""
+        if self.settings.ray_address:
+            for language, voice in DEFAULT_VOICES.items():
+                for _ in self.speak(WARM_UP_TEXT[language], voice, 1.0, None):
+                    pass
+            return
         warm_up(self.settings)
