@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from shenggu.asr.registry import get_recognizer
-from shenggu.asr.types import ChunkResult, DecodeOptions, Segment, Word
+from shenggu.asr.types import ChunkResult, DecodeOptions, Segment
 from shenggu.config import Settings
 from shenggu.errors import ShengguError
 from shenggu.logs import get_logger
@@ -36,6 +37,8 @@ log = get_logger("shenggu.scale")
 
 NAMESPACE = "shenggu"
 RETRY_AFTER_S = 10
+DEPLOY_WAIT_S = 120.0  # how long requests wait for the replicas to be placed at start-up
+CALL_TIMEOUT_S = 600.0  # a replica call not answered by then is a 503 (a stuck cluster must not hang a request)
 # The settings a replica takes from the API process (paths must exist on every node); nothing secret.
 _MODEL_SETTINGS = ("home", "asr_engine", "asr_model_dir", "asr_batch_size", "asr_parallel_batches")
 
@@ -133,12 +136,6 @@ class AsrReplica:
         """Whisper's own speech translation on this replica."""
         return await asyncio.to_thread(lambda: self._recognizer(engine).translate_speech(audio, language))
 
-    async def align_texts(
-        self, engine: str, audio: np.ndarray, texts: list[str], language: str, context_s: float
-    ) -> list[list[Word]]:
-        """Forced alignment of texts on this replica."""
-        return await asyncio.to_thread(lambda: self._recognizer(engine).align_texts(audio, texts, language, context_s))
-
 
 class TtsReplica:
     """One TTS replica: whole synthesis requests, streamed back chunk by chunk."""
@@ -166,17 +163,65 @@ class Cluster:
     specs: dict[str, DeploymentSpec]
 
 
-_cluster: Cluster | None = None
-_cluster_lock = threading.Lock()
+class _Deployment:
+    """The deployments of this process, made once in a background thread: Ray Serve waits, without a time limit,
+    until every replica is placed, and a cluster too small for them must not hang every request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.cluster: Cluster | None = None
+        self.error: Exception | None = None
+        self.started: float | None = None
+        self.needs = ""
+
+
+_deployment = _Deployment()
 
 
 def cluster(settings: Settings) -> Cluster:
-    """Connect to the settings' Ray cluster and deploy (or update) the ASR and TTS deployments, once per process."""
-    global _cluster
-    with _cluster_lock:
-        if _cluster is None:
-            _cluster = _deploy(settings)
-        return _cluster
+    """Connect to the settings' Ray cluster and deploy (or update) the ASR and TTS deployments, once per process.
+
+    Waits until :data:`DEPLOY_WAIT_S` after the deployment began; past that, while replicas are still not placed,
+    raises ``ReplicaUnavailableError`` (503 with ``Retry-After``) at once."""
+    state = _deployment
+    with state.lock:
+        if state.cluster is not None:
+            return state.cluster
+        if state.started is None:
+            state.started, state.error = time.monotonic(), None
+            state.ready.clear()
+            threading.Thread(target=_deploy_in_background, args=(settings,), name="ray-deploy", daemon=True).start()
+        waited = time.monotonic() - state.started
+    if not state.ready.wait(max(0.0, DEPLOY_WAIT_S - waited)):
+        raise ReplicaUnavailableError(
+            f"the Ray cluster is still starting shenggu's replicas{state.needs}; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    with state.lock:
+        if state.cluster is None:  # the deployment failed: report it, and try again on the next call
+            state.started, error = None, state.error
+            if isinstance(error, ShengguError):
+                raise error
+            raise ReplicaUnavailableError(
+                f"the Ray deployment failed ({type(error).__name__}); try again shortly",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        return state.cluster
+
+
+def _deploy_in_background(settings: Settings) -> None:
+    state = _deployment
+    try:
+        deployed = _deploy(settings)
+        with state.lock:
+            state.cluster = deployed
+    except Exception as exc:  # reported to the next caller
+        log.warning("ray deployment failed", error=type(exc).__name__)
+        with state.lock:
+            state.error = exc
+    finally:
+        state.ready.set()
 
 
 def _deploy(settings: Settings) -> Cluster:
@@ -184,9 +229,14 @@ def _deploy(settings: Settings) -> Cluster:
 
     from shenggu.scale.executors import connect
 
-    connect(settings.ray_address or "auto", namespace=NAMESPACE)
-    serve.start(proxy_location="Disabled")  # the API process answers HTTP; Serve only routes calls to replicas
+    ray = connect(settings.ray_address or "auto", namespace=NAMESPACE)
     specs = {capability: DeploymentSpec.of(capability, settings) for capability in _REPLICAS}
+    needed = sum(spec.cpus * (spec.min_replicas if spec.autoscaling else spec.replicas) for spec in specs.values())
+    available = ray.cluster_resources().get("CPU", 0)
+    _deployment.needs = f" (they need {needed} CPUs, the cluster has {available:g})"
+    if needed > available:
+        log.warning("ray cluster too small for the replicas", needed_cpus=needed, cluster_cpus=available)
+    serve.start(proxy_location="Disabled")  # the API process answers HTTP; Serve only routes calls to replicas
     handles = {}
     for capability, replica in _REPLICAS.items():
         spec = specs[capability]
@@ -212,6 +262,11 @@ def call_replica(call: Callable[[], Any], attempts: int = 2) -> Any:
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause
             raise (cause if isinstance(cause, Exception) else exc) from None
+        except TimeoutError:
+            raise ReplicaUnavailableError(
+                f"no replica answered within {CALL_TIMEOUT_S:.0f} s; try again shortly",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            ) from None
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError, _serve_unavailable()) as exc:
             log.warning("ray replica lost", attempt=attempt + 1, error=type(exc).__name__)
     raise ReplicaUnavailableError(
@@ -250,7 +305,9 @@ class RemoteRecognizer:
         with self._lock:
             self._running += 1
         try:
-            return call_replica(lambda: getattr(self._handle, method).remote(self.name, *args).result())
+            return call_replica(
+                lambda: getattr(self._handle, method).remote(self.name, *args).result(timeout_s=CALL_TIMEOUT_S)
+            )
         finally:
             with self._lock:
                 self._running -= 1
@@ -267,26 +324,23 @@ class RemoteRecognizer:
         """Whisper's own speech translation, on a replica."""
         return self._call("translate_speech", audio, language)
 
-    def align_texts(
-        self, audio: np.ndarray, texts: Sequence[str], language: str, context_s: float = 30.0
-    ) -> list[list[Word]]:
-        """Forced alignment of ``texts`` on ``audio``, on a replica."""
-        return self._call("align_texts", audio, list(texts), language, context_s)
-
 
 _recognizers: dict[str, RemoteRecognizer] = {}
+_recognizers_lock = threading.Lock()
 
 
 def remote_recognizer(name: str | None, settings: Settings) -> RemoteRecognizer:
     """The stand-in for engine ``name`` (default: the settings'), asked once per process for its languages."""
     engine = name or settings.asr_engine
-    with _cluster_lock:
+    with _recognizers_lock:
         found = _recognizers.get(engine)
     if found is None:
         deployed = cluster(settings)
-        real_name, languages = call_replica(lambda: deployed.handles["asr"].info.remote(engine).result())
+        real_name, languages = call_replica(
+            lambda: deployed.handles["asr"].info.remote(engine).result(timeout_s=CALL_TIMEOUT_S)
+        )
         found = RemoteRecognizer(deployed.handles["asr"], real_name, deployed.specs["asr"].capacity, languages)
-        with _cluster_lock:
+        with _recognizers_lock:
             found = _recognizers.setdefault(engine, found)
     return found
 
