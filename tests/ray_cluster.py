@@ -31,3 +31,18 @@ def local_cluster() -> Iterator[str]:
     finally:
         subprocess.run([BIN / "ray", "stop", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def processes_titled(prefix: str) -> list[int]:
+    """Process ids whose title starts with ``prefix`` (Ray titles a worker after its task or replica, e.g.
+    ``ray::transcribe_file`` or ``ray::ServeReplica:shenggu-asr``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            except OSError:
+                continue
+            if title.startswith(prefix.encode()):
+                found.append(int(entry.name))
+    return found

@@ -15,7 +15,7 @@ import pytest
 
 from shenggu.bench.manifest import load_manifest
 from shenggu.bench.scoring import score
-from tests.ray_cluster import BIN
+from tests.ray_cluster import BIN, processes_titled
 
 pytestmark = pytest.mark.slow
 
@@ -84,20 +84,6 @@ def test_a_crashed_batch_resumes_on_the_cluster(ray_address, tmp_path, data_dir,
     assert not list(out.glob("*.tmp"))
 
 
-def _task_processes() -> list[int]:
-    """Ray worker processes running a file now (Ray titles them after the task)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes().split(b"\0")[0]
-            except OSError:
-                continue
-            if title.startswith(b"ray::transcribe_file"):
-                found.append(int(entry.name))
-    return found
-
-
 def test_a_worker_killed_mid_file_is_retried(ray_address, tmp_path, data_dir) -> None:
     long_clip = max(load_manifest(data_dir / "manifest.tsv"), key=lambda e: e.duration_s)
     (tmp_path / "in").mkdir()
@@ -105,8 +91,8 @@ def test_a_worker_killed_mid_file_is_retried(ray_address, tmp_path, data_dir) ->
         shutil.copy(long_clip.path, tmp_path / "in" / f"hearing_{i}.wav")
     out = tmp_path / "out"
     batch = _batch(tmp_path / "in", out, ray_address)
-    assert _wait_for(lambda: bool(_task_processes()), timeout=300), "no task started"
-    victim = _task_processes()[0]
+    assert _wait_for(lambda: bool(processes_titled("ray::transcribe_file")), timeout=300), "no task started"
+    victim = processes_titled("ray::transcribe_file")[0]
     os.kill(victim, signal.SIGKILL)
     output, _ = batch.communicate(timeout=500)
     assert batch.returncode == 0, output  # the killed file was run again elsewhere, not failed

@@ -19,7 +19,7 @@ import pytest
 from shenggu.bench.local_server import free_port
 from shenggu.bench.manifest import load_manifest
 from shenggu.bench.scoring import score
-from tests.ray_cluster import BIN
+from tests.ray_cluster import BIN, processes_titled
 
 pytestmark = pytest.mark.slow
 
@@ -116,22 +116,9 @@ def test_bad_input_is_a_4xx_from_the_cluster(ray_server: str) -> None:
     assert 400 <= response.status_code < 500 and "error" in response.json()
 
 
-def _replica_pids(deployment: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes().split(b"\0")[0]
-            except OSError:
-                continue
-            if title.startswith(f"ray::ServeReplica:{deployment}".encode()):
-                found.append(int(entry.name))
-    return found
-
-
 def test_a_killed_asr_replica_is_replaced_without_a_hang(ray_server: str, data_dir: Path) -> None:
     audio = _clip(data_dir, "en").path.read_bytes()
-    (victim,) = _replica_pids("shenggu-asr")
+    (victim,) = processes_titled("ray::ServeReplica:shenggu-asr")
     os.kill(victim, signal.SIGKILL)
     started = time.monotonic()
     response = _transcribe(ray_server, audio)
@@ -145,4 +132,4 @@ def test_a_killed_asr_replica_is_replaced_without_a_hang(ray_server: str, data_d
         assert response.status_code == 503 and time.monotonic() < deadline, response.text
         time.sleep(2)
     assert response.json()["text"].strip()
-    assert _replica_pids("shenggu-asr") not in ([], [victim])
+    assert processes_titled("ray::ServeReplica:shenggu-asr") not in ([], [victim])
