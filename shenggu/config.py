@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shenggu.errors import InvalidOptionError
@@ -141,6 +141,18 @@ class Settings(BaseSettings):
             raise ValueError(f"cannot preload '{unknown[0][:20]}': name any of {', '.join(PRELOADABLE)}, or none")
         return list(dict.fromkeys(names))
 
+    @model_validator(mode="after")
+    def _replica_ranges(self) -> Settings:
+        for capability in ("asr", "tts"):
+            low = getattr(self, f"ray_{capability}_min_replicas")
+            high = getattr(self, f"ray_{capability}_max_replicas")
+            name = f"SHENGGU_RAY_{capability.upper()}_MIN_REPLICAS"
+            if (low is None) != (high is None):
+                raise ValueError(f"set both {name} and _MAX_REPLICAS (autoscaling), or neither")
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"{name} is above _MAX_REPLICAS")
+        return self
+
     @property
     def threads(self) -> int:
         """Threads to give a model: the configured number, or every core."""
@@ -159,5 +171,8 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problem = exc.errors()[0]
+        message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a rule across fields names its variables itself
+            raise InvalidOptionError(message) from None
         name = "SHENGGU_" + "_".join(str(part) for part in problem["loc"]).upper()
-        raise InvalidOptionError(f"{name}: {problem['msg'].removeprefix('Value error, ')}") from None
+        raise InvalidOptionError(f"{name}: {message}") from None

@@ -50,3 +50,37 @@ def test_a_failed_deployment_is_reported_then_retried(fresh_deployment, monkeypa
         serve.cluster(Settings())
     assert isinstance(serve.cluster(Settings()), serve.Cluster)
     assert len(attempts) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SHENGGU_RAY_ASR_MIN_REPLICAS": "2"}, "set both SHENGGU_RAY_ASR_MIN_REPLICAS and _MAX_REPLICAS"),
+        ({"SHENGGU_RAY_TTS_MIN_REPLICAS": "3", "SHENGGU_RAY_TTS_MAX_REPLICAS": "2"}, "is above _MAX_REPLICAS"),
+        ({"SHENGGU_RAY_ASR_CPUS": "0"}, "SHENGGU_RAY_ASR_CPUS"),
+    ],
+)
+def test_bad_replica_settings_name_their_variable(monkeypatch, env: dict, message: str) -> None:
+    from shenggu.config import get_settings
+    from shenggu.errors import InvalidOptionError
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidOptionError, match=message):
+        get_settings()
+
+
+def test_deployment_options_follow_the_settings(tmp_path) -> None:
+    fixed = serve.DeploymentSpec.of("asr", Settings(ray_asr_replicas=4, ray_asr_cpus=2, home=tmp_path))
+    options = fixed.options(Settings(home=tmp_path, asr_model_dir=tmp_path / "model", database_url="sqlite:///x"))
+    assert options["num_replicas"] == 4 and "autoscaling_config" not in options
+    assert options["ray_actor_options"]["num_cpus"] == 2
+    assert options["ray_actor_options"]["memory"] == 1200 * 2**20
+    env = options["ray_actor_options"]["runtime_env"]["env_vars"]
+    assert env["SHENGGU_CPU_THREADS"] == "2" and env["SHENGGU_ASR_MODEL_DIR"] == str(tmp_path / "model")
+    assert not any("DATABASE" in name for name in env)  # replicas get model settings only, never secrets
+    assert fixed.capacity == 8
+    scaled = serve.DeploymentSpec.of("tts", Settings(ray_tts_min_replicas=1, ray_tts_max_replicas=5))
+    options = scaled.options(Settings())
+    assert options["autoscaling_config"]["max_replicas"] == 5 and "num_replicas" not in options
+    assert scaled.capacity == 5

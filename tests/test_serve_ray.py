@@ -90,6 +90,17 @@ def test_speech_runs_on_the_cluster_and_is_intelligible(ray_server: str) -> None
     assert counts.errors / counts.ref_len <= 0.25, heard
 
 
+def test_a_stream_runs_on_the_cluster(ray_server: str, data_dir: Path) -> None:
+    from shenggu.client import StreamClient
+
+    entry = _clip(data_dir, "zh")
+    result = StreamClient(ray_server.replace("http://", "ws://"), language="zh").transcribe_file(entry.path)
+    assert result.error is None, result.error
+    assert result.finals
+    counts = score("zh", entry.reference_text, result.text)
+    assert counts.errors / counts.ref_len < 0.3
+
+
 def test_a_job_runs_on_the_cluster(ray_server: str, data_dir: Path) -> None:
     entry = _clip(data_dir, "zh")
     files = {"file": (entry.path.name, entry.path.read_bytes(), "audio/wav")}
