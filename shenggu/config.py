@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     ray_tts_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale TTS replicas.")
     ray_tts_cpus: int = Field(1, ge=1, le=64, description="CPUs (and synthesis threads) per TTS replica.")
     ray_tts_memory_mb: int = Field(1000, ge=100, description="Memory Ray reserves per TTS replica.")
+    ray_assess_replicas: int = Field(1, ge=1, le=1000, description="Assessment replicas on Ray (fixed).")
+    ray_assess_min_replicas: int | None = Field(None, ge=0, le=1000, description="With max: autoscale them.")
+    ray_assess_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale them.")
+    ray_assess_cpus: int = Field(1, ge=1, le=64, description="CPUs (and threads) per assessment replica.")
+    ray_assess_memory_mb: int = Field(1500, ge=100, description="Memory Ray reserves per assessment replica.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")
 
@@ -143,7 +148,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _replica_ranges(self) -> Settings:
-        for capability in ("asr", "tts"):
+        for capability in ("asr", "tts", "assess"):
             low = getattr(self, f"ray_{capability}_min_replicas")
             high = getattr(self, f"ray_{capability}_max_replicas")
             name = f"SHENGGU_RAY_{capability.upper()}_MIN_REPLICAS"

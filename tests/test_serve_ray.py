@@ -118,6 +118,18 @@ def test_a_job_runs_on_the_cluster(ray_server: str, data_dir: Path) -> None:
     assert counts.errors / counts.ref_len < 0.3
 
 
+def test_an_assessment_runs_on_the_cluster(ray_server: str, data_dir: Path) -> None:
+    entry = next(e for e in load_manifest(data_dir / "manifest.tsv", task="pronunciation") if e.language == "en")
+    files = {"file": (entry.path.name, entry.path.read_bytes(), "audio/wav")}
+    response = httpx.post(
+        f"{ray_server}/v1/assessments", files=files, data={"text": entry.reference_text, "language": "en"}, timeout=300
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert 0 <= body["total"] <= 100
+    assert [w["word"].upper() for w in body["words"]] == entry.reference_text.split()
+
+
 def test_bad_input_is_a_4xx_from_the_cluster(ray_server: str) -> None:
     response = _transcribe(ray_server, b"this is not audio at all" * 10)
     assert response.status_code == 415 or 400 <= response.status_code < 500

@@ -1,10 +1,11 @@
-"""Speech recognition and synthesis as Ray Serve deployments, and the stand-ins through which the API calls them.
+"""Recognition, synthesis and pronunciation assessment as Ray Serve deployments, and the API's stand-ins for them.
 
 With ``SHENGGU_RAY_ADDRESS`` set (``shenggu serve --ray``), the API process keeps everything light — HTTP and
 WebSocket handling, sessions, VAD and windowing, the database — and sends the heavy calls to replicas on the
 cluster: an ASR replica runs ``decode_chunks`` (with homophone correction, which needs the model), a TTS replica
-runs whole ``synthesize`` requests and streams their chunks back. Replicas, autoscaling and the CPUs and memory
-Ray reserves per replica come from the settings (``SHENGGU_RAY_ASR_REPLICAS``…).
+runs whole ``synthesize`` requests and streams their chunks back, an assessment replica scores readings.
+Replicas, autoscaling and the CPUs and memory Ray reserves per replica come from the settings
+(``SHENGGU_RAY_ASR_REPLICAS``…).
 
 Ray Serve's request batching is not used for ASR windows: on these CPUs a batch of windows costs what the
 windows cost one by one (measured: 8 windows in batches of 1, 2, 4, 8 took 13.6, 13.1, 14.6, 15.4 s), so
@@ -27,8 +28,11 @@ import numpy as np
 
 from shenggu.asr.registry import get_recognizer
 from shenggu.asr.types import ChunkResult, DecodeOptions, Segment
+from shenggu.assess.registry import LANGUAGES as ASSESS_LANGUAGES
+from shenggu.assess.registry import get_assessor
+from shenggu.assess.types import Assessment
 from shenggu.config import Settings
-from shenggu.errors import ShengguError
+from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.logs import get_logger
 from shenggu.tts.synthesis import synthesize
 from shenggu.tts.types import AudioChunk
@@ -152,7 +156,20 @@ class TtsReplica:
             yield chunk
 
 
-_REPLICAS = {"asr": AsrReplica, "tts": TtsReplica}
+class AssessReplica:
+    """One pronunciation-assessment replica (English GOP, Mandarin alignment and tones), models loaded once."""
+
+    def __init__(self) -> None:
+        from shenggu.config import get_settings
+
+        self.settings = get_settings()
+
+    async def assess(self, language: str, samples: np.ndarray, reference: str) -> Assessment:
+        """``Assessor.assess`` of ``language`` on this replica."""
+        return await asyncio.to_thread(lambda: get_assessor(language, self.settings).assess(samples, reference))
+
+
+_REPLICAS = {"asr": AsrReplica, "tts": TtsReplica, "assess": AssessReplica}
 
 
 @dataclass
@@ -180,7 +197,7 @@ _deployment = _Deployment()
 
 
 def cluster(settings: Settings) -> Cluster:
-    """Connect to the settings' Ray cluster and deploy (or update) the ASR and TTS deployments, once per process.
+    """Connect to the settings' Ray cluster and deploy (or update) shenggu's deployments, once per process.
 
     Waits until :data:`DEPLOY_WAIT_S` after the deployment began; past that, while replicas are still not placed,
     raises ``ReplicaUnavailableError`` (503 with ``Retry-After``) at once."""
@@ -343,6 +360,27 @@ def remote_recognizer(name: str | None, settings: Settings) -> RemoteRecognizer:
         with _recognizers_lock:
             found = _recognizers.setdefault(engine, found)
     return found
+
+
+class RemoteAssessor:
+    """An ``Assessor`` of one language whose scoring runs on the cluster's assessment replicas."""
+
+    def __init__(self, handle: Any, language: str) -> None:
+        self.language = language
+        self._handle = handle
+
+    def assess(self, samples: np.ndarray, reference: str) -> Assessment:
+        """Score one reading on a replica."""
+        return call_replica(
+            lambda: self._handle.assess.remote(self.language, samples, reference).result(timeout_s=CALL_TIMEOUT_S)
+        )
+
+
+def remote_assessor(language: str, settings: Settings) -> RemoteAssessor:
+    """The stand-in for the ``language`` assessor (checked here, so a bad language is a 4xx before any call)."""
+    if language not in ASSESS_LANGUAGES:
+        raise InvalidOptionError(f"assessment language must be one of {', '.join(ASSESS_LANGUAGES)}")
+    return RemoteAssessor(cluster(settings).handles["assess"], language)
 
 
 def remote_speech(

@@ -14,7 +14,7 @@ from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.types import SpeakerEncoder
 from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
-from shenggu.scale.serve import remote_recognizer, remote_speech
+from shenggu.scale.serve import remote_assessor, remote_recognizer, remote_speech
 from shenggu.translate.registry import get_translator
 from shenggu.translate.types import Translator
 from shenggu.tts.synthesis import WARM_UP_TEXT, synthesize, warm_up
@@ -45,7 +45,9 @@ class Engines:
         return get_chat_queue(self.settings)
 
     def assessor(self, language: str) -> Assessor:
-        """The pronunciation assessor of ``language`` (en or zh)."""
+        """The pronunciation assessor of ``language`` (en or zh); on a Ray cluster, a stand-in for its replicas."""
+        if self.settings.ray_address:
+            return remote_assessor(language, self.settings)
         return get_assessor(language, self.settings)
 
     def speaker_encoder(self) -> SpeakerEncoder:
