@@ -112,13 +112,17 @@ class DeploymentSpec:
         return options
 
 
-class AsrReplica:
-    """One ASR replica: the recognizers it is asked for (the settings' default and any named engine), loaded once."""
+class _Replica:
+    """A replica's settings: its environment, which the deployment sets (see ``DeploymentSpec.options``)."""
 
     def __init__(self) -> None:
         from shenggu.config import get_settings
 
-        self.settings = get_settings()  # from the environment the deployment sets (see DeploymentSpec.options)
+        self.settings = get_settings()
+
+
+class AsrReplica(_Replica):
+    """One ASR replica: the recognizers it is asked for (the settings' default and any named engine), loaded once."""
 
     def _recognizer(self, engine: str):
         return get_recognizer(engine, settings=self.settings)
@@ -141,13 +145,8 @@ class AsrReplica:
         return await asyncio.to_thread(lambda: self._recognizer(engine).translate_speech(audio, language))
 
 
-class TtsReplica:
+class TtsReplica(_Replica):
     """One TTS replica: whole synthesis requests, streamed back chunk by chunk."""
-
-    def __init__(self) -> None:
-        from shenggu.config import get_settings
-
-        self.settings = get_settings()
 
     async def speak(self, text: str, voice: str, speed: float, sample_rate: int | None):
         """The chunks of ``synthesize``, as they are made."""
@@ -156,13 +155,8 @@ class TtsReplica:
             yield chunk
 
 
-class AssessReplica:
+class AssessReplica(_Replica):
     """One pronunciation-assessment replica (English GOP, Mandarin alignment and tones), models loaded once."""
-
-    def __init__(self) -> None:
-        from shenggu.config import get_settings
-
-        self.settings = get_settings()
 
     async def assess(self, language: str, samples: np.ndarray, reference: str) -> Assessment:
         """``Assessor.assess`` of ``language`` on this replica."""
