@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     ray_assess_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale them.")
     ray_assess_cpus: int = Field(1, ge=1, le=64, description="CPUs (and threads) per assessment replica.")
     ray_assess_memory_mb: int = Field(1500, ge=100, description="Memory Ray reserves per assessment replica.")
+    ray_diarize_replicas: int = Field(1, ge=1, le=1000, description="Speaker-embedding replicas on Ray (fixed).")
+    ray_diarize_min_replicas: int | None = Field(None, ge=0, le=1000, description="With max: autoscale them.")
+    ray_diarize_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale them.")
+    ray_diarize_cpus: int = Field(1, ge=1, le=64, description="CPUs per speaker-embedding replica.")
+    ray_diarize_memory_mb: int = Field(600, ge=100, description="Memory Ray reserves per speaker-embedding replica.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")
 
@@ -148,7 +153,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _replica_ranges(self) -> Settings:
-        for capability in ("asr", "tts", "assess"):
+        for capability in ("asr", "tts", "assess", "diarize"):
             low = getattr(self, f"ray_{capability}_min_replicas")
             high = getattr(self, f"ray_{capability}_max_replicas")
             name = f"SHENGGU_RAY_{capability.upper()}_MIN_REPLICAS"

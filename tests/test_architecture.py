@@ -20,7 +20,8 @@ PACKAGE_DIR = Path(shenggu.__file__).parent
 
 # Each top-level package or module and its layer; a package may import only packages of lower layers. Packages
 # of one layer never import each other. Bottom to top: base modules, text, infrastructure, audio, capabilities
-# (in the order tts/llm, nlp, asr, then the capabilities built on recognition), solutions, service, bench, cli.
+# (in the order tts/llm, nlp, asr, then the capabilities built on recognition), solutions and scale, service,
+# bench, cli.
 LAYERS = {
     "__init__": 0,
     "errors": 0,
@@ -40,6 +41,7 @@ LAYERS = {
     "assess": 7,
     "translate": 7,
     "solutions": 8,
+    "scale": 8,  # archives and Ray deployments of the capabilities; the service plugs them in
     "service": 9,
     "bench": 10,  # may use everything; only the command line, which runs the benchmarks, uses it
     "cli": 11,

@@ -66,8 +66,13 @@ def test_bad_replica_settings_name_their_variable(monkeypatch, env: dict, messag
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(InvalidOptionError, match=message):
-        get_settings()
+    get_settings.cache_clear()  # the settings are read once per process
+    try:
+        with pytest.raises(InvalidOptionError, match=message):
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()  # the next caller reads the restored environment
 
 
 def test_deployment_options_follow_the_settings(tmp_path) -> None:

@@ -1,6 +1,6 @@
-"""``shenggu serve --ray``: the same HTTP API, with recognition and synthesis as Ray Serve deployments on a real
-two-node cluster (the session's ``ray_address`` fixture): transcription, speech, a job, bad input, and an ASR
-replica killed under the server."""
+"""``shenggu serve --ray``: the same HTTP API, with recognition, synthesis, assessment and speaker embeddings as Ray
+Serve deployments on a real two-node cluster (the session's ``ray_address`` fixture): transcription, a stream,
+speech, a job, an assessment, voiceprints and diarization, bad input, and an ASR replica killed under the server."""
 
 from __future__ import annotations
 
@@ -128,6 +128,21 @@ def test_an_assessment_runs_on_the_cluster(ray_server: str, data_dir: Path) -> N
     body = response.json()
     assert 0 <= body["total"] <= 100
     assert [w["word"].upper() for w in body["words"]] == entry.reference_text.split()
+
+
+def test_voiceprints_and_diarization_run_on_the_cluster(ray_server: str, mixes, clip_path) -> None:
+    clerk = clip_path("zh_firered_BAC009S0764W0121")  # the first speaker of the two-speaker mix
+    files = {"file": ("a.wav", clerk.read_bytes(), "audio/wav")}
+    enrolled = httpx.post(f"{ray_server}/v1/speakers", data={"name": "书记员"}, files=files, timeout=300)
+    assert enrolled.status_code in (200, 201), enrolled.text
+    fields = {"language": "zh", "response_format": "verbose_json", "diarize": "true", "roles": "原告,书记员"}
+    mix = {"file": ("mix.wav", mixes["zh_mix_2spk_c"].read_bytes(), "audio/wav")}
+    response = httpx.post(f"{ray_server}/v1/audio/transcriptions", data=fields, files=mix, timeout=300)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # The enrolled 书记员 speaks first; by order alone they would have been 原告.
+    assert body["speakers"] == [{"speaker": "SPEAKER_00", "role": "书记员"}, {"speaker": "SPEAKER_01", "role": "原告"}]
+    assert [s["speaker"] for s in body["segments"]][:2] == ["SPEAKER_00", "SPEAKER_01"]
 
 
 def test_bad_input_is_a_4xx_from_the_cluster(ray_server: str) -> None:

@@ -13,7 +13,7 @@ from shenggu.asr.types import Segment, Transcript, Word
 from shenggu.diarize.pipeline import DiarizeOptions, diarize
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.roles import assign_roles
-from shenggu.diarize.types import Diarization, SpeakerTurn
+from shenggu.diarize.types import Diarization, SpeakerEncoder, SpeakerTurn
 
 BLIP_S = 0.3
 
@@ -24,10 +24,12 @@ def diarize_transcript(
     options: DiarizeOptions | None = None,
     roles: Sequence[str] = (),
     voices: dict[str, np.ndarray] | None = None,
+    encoder: SpeakerEncoder | None = None,
 ) -> Transcript:
     """Diarize the recording ``samples`` of ``transcript`` and label its segments and words with speakers and
-    roles (``voices``: enrolled embeddings of the roles that name enrolled speakers)."""
-    diarization = diarize(samples, get_speaker_encoder(), options)
+    roles (``voices``: enrolled embeddings of the roles that name enrolled speakers; ``encoder``: the speaker
+    encoder, by default the platform's)."""
+    diarization = diarize(samples, encoder or get_speaker_encoder(), options)
     return label_transcript(transcript, diarization, assign_roles(diarization, roles, voices or {}))
 
 

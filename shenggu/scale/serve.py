@@ -3,7 +3,8 @@
 With ``SHENGGU_RAY_ADDRESS`` set (``shenggu serve --ray``), the API process keeps everything light — HTTP and
 WebSocket handling, sessions, VAD and windowing, the database — and sends the heavy calls to replicas on the
 cluster: an ASR replica runs ``decode_chunks`` (with homophone correction, which needs the model), a TTS replica
-runs whole ``synthesize`` requests and streams their chunks back, an assessment replica scores readings.
+runs whole ``synthesize`` requests and streams their chunks back, an assessment replica scores readings, a
+speaker-embedding replica computes diarization's and enrolment's voiceprints.
 Replicas, autoscaling and the CPUs and memory Ray reserves per replica come from the settings
 (``SHENGGU_RAY_ASR_REPLICAS``…).
 
@@ -32,6 +33,7 @@ from shenggu.assess.registry import LANGUAGES as ASSESS_LANGUAGES
 from shenggu.assess.registry import get_assessor
 from shenggu.assess.types import Assessment
 from shenggu.config import Settings
+from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.logs import get_logger
 from shenggu.tts.synthesis import synthesize
@@ -163,7 +165,26 @@ class AssessReplica(_Replica):
         return await asyncio.to_thread(lambda: get_assessor(language, self.settings).assess(samples, reference))
 
 
-_REPLICAS = {"asr": AsrReplica, "tts": TtsReplica, "assess": AssessReplica}
+class DiarizeReplica(_Replica):
+    """One speaker-embedding replica: the windows' voiceprints of diarization and enrolment (clustering stays in
+    the API process: it is light)."""
+
+    async def dim(self) -> int:
+        """The embedding size (loads the encoder)."""
+        return await asyncio.to_thread(lambda: get_speaker_encoder().dim)
+
+    async def embed(self, samples: np.ndarray) -> np.ndarray:
+        """``SpeakerEncoder.embed`` on this replica."""
+        return await asyncio.to_thread(lambda: get_speaker_encoder().embed(samples))
+
+    async def embed_windows(
+        self, samples: np.ndarray, window_s: float, hop_s: float, spans: list[tuple[float, float]] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``SpeakerEncoder.embed_windows`` on this replica."""
+        return await asyncio.to_thread(lambda: get_speaker_encoder().embed_windows(samples, window_s, hop_s, spans))
+
+
+_REPLICAS = {"asr": AsrReplica, "tts": TtsReplica, "assess": AssessReplica, "diarize": DiarizeReplica}
 
 
 @dataclass
@@ -375,6 +396,33 @@ def remote_assessor(language: str, settings: Settings) -> RemoteAssessor:
     if language not in ASSESS_LANGUAGES:
         raise InvalidOptionError(f"assessment language must be one of {', '.join(ASSESS_LANGUAGES)}")
     return RemoteAssessor(cluster(settings).handles["assess"], language)
+
+
+class RemoteSpeakerEncoder:
+    """A ``SpeakerEncoder`` whose embeddings are computed on the cluster's speaker-embedding replicas."""
+
+    def __init__(self, handle: Any, dim: int) -> None:
+        self.dim = dim
+        self._handle = handle
+
+    def _call(self, method: str, *args: Any) -> Any:
+        return call_replica(lambda: getattr(self._handle, method).remote(*args).result(timeout_s=CALL_TIMEOUT_S))
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """One embedding of a whole clip, from a replica."""
+        return self._call("embed", samples)
+
+    def embed_windows(
+        self, samples: np.ndarray, window_s: float, hop_s: float, spans: Sequence[tuple[float, float]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sliding-window embeddings, from a replica."""
+        return self._call("embed_windows", samples, window_s, hop_s, list(spans) if spans is not None else None)
+
+
+def remote_speaker_encoder(settings: Settings) -> RemoteSpeakerEncoder:
+    """The stand-in for the platform's speaker encoder."""
+    handle = cluster(settings).handles["diarize"]
+    return RemoteSpeakerEncoder(handle, call_replica(lambda: handle.dim.remote().result(timeout_s=CALL_TIMEOUT_S)))
 
 
 def remote_speech(

@@ -14,7 +14,7 @@ from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.types import SpeakerEncoder
 from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
-from shenggu.scale.serve import remote_assessor, remote_recognizer, remote_speech
+from shenggu.scale.serve import remote_assessor, remote_recognizer, remote_speaker_encoder, remote_speech
 from shenggu.translate.registry import get_translator
 from shenggu.translate.types import Translator
 from shenggu.tts.synthesis import WARM_UP_TEXT, synthesize, warm_up
@@ -51,7 +51,9 @@ class Engines:
         return get_assessor(language, self.settings)
 
     def speaker_encoder(self) -> SpeakerEncoder:
-        """The speaker encoder of voiceprints and diarization."""
+        """The speaker encoder of voiceprints and diarization; on a Ray cluster, a stand-in for its replicas."""
+        if self.settings.ray_address:
+            return remote_speaker_encoder(self.settings)
         return get_speaker_encoder()
 
     def speak(self, text: str, voice: str, speed: float, sample_rate: int | None) -> Iterator[AudioChunk]:

@@ -206,7 +206,7 @@ def run_transcription(
     options = request.options().batched_as(engines.settings)
     transcript = transcribe(path, engines.recognizer(request.model), options, progress=progress, name=name)
     if request.diarize is not None:
-        transcript = _diarized(path, transcript, request.diarize)
+        transcript = _diarized(path, transcript, request.diarize, engines)
     if request.translate_to:
         transcript = translate_transcript(
             transcript, request.translate_to, engines.translator(), request.glossary, request.tenant
@@ -260,6 +260,7 @@ def run_job(
     return {**record.to_dict(), "files": sorted(p.name for p in files.values())}, transcript.duration
 
 
-def _diarized(path: Path, transcript: Transcript, request: DiarizeRequest) -> Transcript:
+def _diarized(path: Path, transcript: Transcript, request: DiarizeRequest, engines: Engines) -> Transcript:
     voices = {role: np.asarray(vector, np.float32) for role, vector in request.voices.items()}
-    return diarize_transcript(transcript, decode_audio(path), request.options(), request.roles, voices)
+    samples = decode_audio(path)
+    return diarize_transcript(transcript, samples, request.options(), request.roles, voices, engines.speaker_encoder())
