@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     ray_diarize_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale them.")
     ray_diarize_cpus: int = Field(1, ge=1, le=64, description="CPUs per speaker-embedding replica.")
     ray_diarize_memory_mb: int = Field(600, ge=100, description="Memory Ray reserves per speaker-embedding replica.")
+    ray_llm_replicas: int = Field(1, ge=1, le=1000, description="Language-model replicas on Ray (fixed).")
+    ray_llm_min_replicas: int | None = Field(None, ge=0, le=1000, description="With max: autoscale them.")
+    ray_llm_max_replicas: int | None = Field(None, ge=1, le=1000, description="With min: autoscale them.")
+    ray_llm_cpus: int = Field(1, ge=1, le=64, description="CPUs (and llama.cpp threads) per language-model replica.")
+    ray_llm_memory_mb: int = Field(2000, ge=100, description="Memory Ray reserves per language-model replica.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO")
 
@@ -153,7 +158,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _replica_ranges(self) -> Settings:
-        for capability in ("asr", "tts", "assess", "diarize"):
+        for capability in ("asr", "tts", "assess", "diarize", "llm"):
             low = getattr(self, f"ray_{capability}_min_replicas")
             high = getattr(self, f"ray_{capability}_max_replicas")
             name = f"SHENGGU_RAY_{capability.upper()}_MIN_REPLICAS"

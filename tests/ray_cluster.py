@@ -14,7 +14,7 @@ from pathlib import Path
 from shenggu.bench.local_server import free_port
 
 BIN = Path(sys.executable).parent
-NODE_CPUS = 2  # logical CPUs per node: the ASR and TTS replicas and batch tasks fit together on 2 real cores
+NODE_CPUS = 3  # logical CPUs per node: the five deployments (one CPU each) fit, over 2 real cores
 
 
 @contextmanager

@@ -107,5 +107,5 @@ def test_bench_batch_on_the_cluster(ray_address, tmp_path, data_dir) -> None:
     done = subprocess.run([*command, "--out", tmp_path, "--ray", ray_address], capture_output=True, timeout=500)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     summary = json.loads((tmp_path / "results.json").read_text())["summary"]
-    assert (summary["backend"], summary["cluster_cpus"], summary["done"], summary["failed"]) == ("ray", 4, 4, 0)
+    assert (summary["backend"], summary["cluster_cpus"], summary["done"], summary["failed"]) == ("ray", 6, 4, 0)
     assert summary["audio_hours_per_hour"] > 0

@@ -1,6 +1,7 @@
-"""``shenggu serve --ray``: the same HTTP API, with recognition, synthesis, assessment and speaker embeddings as Ray
-Serve deployments on a real two-node cluster (the session's ``ray_address`` fixture): transcription, a stream,
-speech, a job, an assessment, voiceprints and diarization, bad input, and an ASR replica killed under the server."""
+"""``shenggu serve --ray``: the same HTTP API, with recognition, synthesis, assessment, speaker embeddings and the
+language model as Ray Serve deployments on a real two-node cluster (the session's ``ray_address`` fixture):
+transcription, a stream, speech, a job, an assessment, voiceprints and diarization, chat, bad input, and an ASR
+replica killed under the server."""
 
 from __future__ import annotations
 
@@ -143,6 +144,20 @@ def test_voiceprints_and_diarization_run_on_the_cluster(ray_server: str, mixes, 
     # The enrolled 书记员 speaks first; by order alone they would have been 原告.
     assert body["speakers"] == [{"speaker": "SPEAKER_00", "role": "书记员"}, {"speaker": "SPEAKER_01", "role": "原告"}]
     assert [s["speaker"] for s in body["segments"]][:2] == ["SPEAKER_00", "SPEAKER_01"]
+
+
+def test_chat_runs_on_the_cluster(ray_server: str) -> None:
+    messages = [{"role": "user", "content": "Reply with the single word: yes"}]
+    response = httpx.post(
+        f"{ray_server}/v1/chat/completions", json={"messages": messages, "max_tokens": 8}, timeout=300
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"].strip()
+    body = {"messages": messages, "max_tokens": 8, "stream": True}
+    with httpx.stream("POST", f"{ray_server}/v1/chat/completions", json=body, timeout=300) as streamed:
+        assert streamed.status_code == 200
+        events = [line for line in streamed.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "data: [DONE]" and len(events) >= 3
 
 
 def test_bad_input_is_a_4xx_from_the_cluster(ray_server: str) -> None:

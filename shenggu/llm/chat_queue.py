@@ -211,9 +211,24 @@ def _drain(
         future.cancel()
 
 
-@once_per(model_key)
+ChatQueueProvider = Callable[[Settings], ChatQueue]
+_provider: ChatQueueProvider | None = None
+
+
+def provide_chat_queues(provider: ChatQueueProvider | None) -> None:
+    """Let a higher layer supply the process's chat queues (the service does, when the model runs on a Ray
+    cluster: the fair queue stays here, the model is remote); ``None`` restores the local model."""
+    global _provider
+    _provider = provider
+
+
 def get_chat_queue(settings: Settings) -> ChatQueue:
-    """The process's queue in front of ``get_language_model(settings)``, one worker per llama.cpp slot (loads the
-    model)."""
+    """The process's queue in front of its language model: by default ``get_language_model(settings)``, one worker
+    per llama.cpp slot (loads the model); else the registered provider's."""
+    return _provider(settings) if _provider is not None else _local_chat_queue(settings)
+
+
+@once_per(model_key)
+def _local_chat_queue(settings: Settings) -> ChatQueue:
     model = get_language_model(settings)
     return ChatQueue(model, FairQueue(workers=model.slots))

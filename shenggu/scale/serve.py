@@ -4,7 +4,8 @@ With ``SHENGGU_RAY_ADDRESS`` set (``shenggu serve --ray``), the API process keep
 WebSocket handling, sessions, VAD and windowing, the database — and sends the heavy calls to replicas on the
 cluster: an ASR replica runs ``decode_chunks`` (with homophone correction, which needs the model), a TTS replica
 runs whole ``synthesize`` requests and streams their chunks back, an assessment replica scores readings, a
-speaker-embedding replica computes diarization's and enrolment's voiceprints.
+speaker-embedding replica computes diarization's and enrolment's voiceprints, a language-model replica answers chats
+and drafts translations (behind the API process's fair per-tenant queue).
 Replicas, autoscaling and the CPUs and memory Ray reserves per replica come from the settings
 (``SHENGGU_RAY_ASR_REPLICAS``…).
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,9 @@ from shenggu.assess.types import Assessment
 from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.errors import InvalidOptionError, ShengguError
+from shenggu.llm.chat_queue import ChatQueue, FairQueue
+from shenggu.llm.llama import get_language_model
+from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions, ChatResult
 from shenggu.logs import get_logger
 from shenggu.tts.synthesis import synthesize
 from shenggu.tts.types import AudioChunk
@@ -46,7 +50,16 @@ RETRY_AFTER_S = 10
 DEPLOY_WAIT_S = 120.0  # how long requests wait for the replicas to be placed at start-up
 CALL_TIMEOUT_S = 600.0  # a replica call not answered by then is a 503 (a stuck cluster must not hang a request)
 # The settings a replica takes from the API process (paths must exist on every node); nothing secret.
-_MODEL_SETTINGS = ("home", "asr_engine", "asr_model_dir", "asr_batch_size", "asr_parallel_batches")
+_MODEL_SETTINGS = (
+    "home",
+    "asr_engine",
+    "asr_model_dir",
+    "asr_batch_size",
+    "asr_parallel_batches",
+    "llm_model",
+    "llm_model_path",
+    "llm_slots",
+)
 
 
 class ReplicaUnavailableError(ShengguError):
@@ -184,7 +197,37 @@ class DiarizeReplica(_Replica):
         return await asyncio.to_thread(lambda: get_speaker_encoder().embed_windows(samples, window_s, hop_s, spans))
 
 
-_REPLICAS = {"asr": AsrReplica, "tts": TtsReplica, "assess": AssessReplica, "diarize": DiarizeReplica}
+class LlmReplica(_Replica):
+    """One language-model replica (llama.cpp with its slots); the fair per-tenant queue stays in the API process."""
+
+    def _model(self):
+        return get_language_model(self.settings)
+
+    async def slots(self) -> int:
+        """Sequences the model decodes at once (loads it)."""
+        return await asyncio.to_thread(lambda: self._model().slots)
+
+    async def chat(self, messages: list[ChatMessage], options: ChatOptions | None) -> ChatResult:
+        """``LanguageModel.chat`` on this replica."""
+        return await asyncio.to_thread(lambda: self._model().chat(messages, options))
+
+    async def stream(self, messages: list[ChatMessage], options: ChatOptions | None):
+        """``LanguageModel.stream`` on this replica; a cancelled call stops the generation."""
+        chunks = self._model().stream(messages, options)
+        try:
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                yield chunk
+        finally:
+            chunks.close()
+
+
+_REPLICAS = {
+    "asr": AsrReplica,
+    "tts": TtsReplica,
+    "assess": AssessReplica,
+    "diarize": DiarizeReplica,
+    "llm": LlmReplica,
+}
 
 
 @dataclass
@@ -423,6 +466,51 @@ def remote_speaker_encoder(settings: Settings) -> RemoteSpeakerEncoder:
     """The stand-in for the platform's speaker encoder."""
     handle = cluster(settings).handles["diarize"]
     return RemoteSpeakerEncoder(handle, call_replica(lambda: handle.dim.remote().result(timeout_s=CALL_TIMEOUT_S)))
+
+
+class RemoteLanguageModel:
+    """A ``LanguageModel`` on the cluster's language-model replicas."""
+
+    def __init__(self, handle: Any, slots: int) -> None:
+        self.slots = slots
+        self._handle = handle
+
+    def chat(self, messages: Sequence[ChatMessage], options: ChatOptions | None = None) -> ChatResult:
+        """A whole answer from a replica."""
+        return call_replica(lambda: self._handle.chat.remote(list(messages), options).result(timeout_s=CALL_TIMEOUT_S))
+
+    def stream(
+        self, messages: Sequence[ChatMessage], options: ChatOptions | None = None
+    ) -> Generator[ChatChunk, None, None]:
+        """The answer as a replica generates it; closing the generator cancels the call (and the generation)."""
+        response = self._handle.options(stream=True).stream.remote(list(messages), options)
+        chunks = iter(response)
+        try:
+            while (chunk := call_replica(lambda: next(chunks, None), attempts=1)) is not None:
+                yield chunk
+        finally:
+            response.cancel()
+
+
+_chat_queues: dict[str, ChatQueue] = {}
+_chat_queues_lock = threading.Lock()
+
+
+def remote_chat_queue(settings: Settings) -> ChatQueue:
+    """The process's fair queue in front of the cluster's language model (one worker per slot of every replica at
+    the largest scale), made once; registered with ``shenggu.llm.chat_queue.provide_chat_queues``."""
+    with _chat_queues_lock:
+        found = _chat_queues.get("llm")
+    if found is None:
+        deployed = cluster(settings)
+        handle = deployed.handles["llm"]
+        slots = call_replica(lambda: handle.slots.remote().result(timeout_s=CALL_TIMEOUT_S))
+        spec = deployed.specs["llm"]
+        replicas = spec.max_replicas if spec.autoscaling else spec.replicas
+        queue = ChatQueue(RemoteLanguageModel(handle, slots), FairQueue(workers=replicas * slots))
+        with _chat_queues_lock:
+            found = _chat_queues.setdefault("llm", queue)
+    return found
 
 
 def remote_speech(

@@ -13,8 +13,14 @@ from shenggu.assess.types import Assessor
 from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.types import SpeakerEncoder
-from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
-from shenggu.scale.serve import remote_assessor, remote_recognizer, remote_speaker_encoder, remote_speech
+from shenggu.llm.chat_queue import ChatQueue, get_chat_queue, provide_chat_queues
+from shenggu.scale.serve import (
+    remote_assessor,
+    remote_chat_queue,
+    remote_recognizer,
+    remote_speaker_encoder,
+    remote_speech,
+)
 from shenggu.translate.registry import get_translator
 from shenggu.translate.types import Translator
 from shenggu.tts.synthesis import WARM_UP_TEXT, synthesize, warm_up
@@ -28,6 +34,8 @@ class Engines:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        if settings.ray_address:  # chats and LLM translations reach the model through its queue
+            provide_chat_queues(remote_chat_queue)
 
     def recognizer(self, name: str | None = None) -> Recognizer:
         """The ASR engine called ``name`` (default: the settings' ``asr_engine``); loads it on first use. On a Ray
