@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from shenggu.errors import InvalidOptionError
 
 PRELOADABLE = ("asr", "tts")  # the capabilities SHENGGU_PRELOAD may name
+RAY_CAPABILITIES = ("asr", "tts", "assess", "diarize", "llm")  # those with SHENGGU_RAY_<NAME>_* settings
 
 
 def _default_home() -> Path:
@@ -100,8 +101,9 @@ class Settings(BaseSettings):
     )
     ray_address: str | None = Field(
         None,
-        description="Ray cluster address (host:port or auto): speech recognition and synthesis then run as Ray Serve "
-        "deployments on the cluster (`shenggu serve --ray` sets it); unset: in this process.",
+        description="Ray cluster address (host:port or auto): recognition, synthesis, assessment, speaker "
+        "embeddings and the language model then run as Ray Serve deployments on the cluster (`shenggu serve --ray` "
+        "sets it); unset: in this process.",
     )
     ray_asr_replicas: int = Field(1, ge=1, le=1000, description="ASR replicas on Ray (fixed; see the min/max).")
     ray_asr_min_replicas: int | None = Field(None, ge=0, le=1000, description="With max: autoscale ASR replicas.")
@@ -158,7 +160,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _replica_ranges(self) -> Settings:
-        for capability in ("asr", "tts", "assess", "diarize", "llm"):
+        for capability in RAY_CAPABILITIES:
             low = getattr(self, f"ray_{capability}_min_replicas")
             high = getattr(self, f"ray_{capability}_max_replicas")
             name = f"SHENGGU_RAY_{capability.upper()}_MIN_REPLICAS"

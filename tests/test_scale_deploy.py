@@ -89,3 +89,9 @@ def test_deployment_options_follow_the_settings(tmp_path) -> None:
     options = scaled.options(Settings())
     assert options["autoscaling_config"]["max_replicas"] == 5 and "num_replicas" not in options
     assert scaled.capacity == 5
+
+
+def test_every_capability_with_ray_settings_is_deployed() -> None:
+    from shenggu.config import RAY_CAPABILITIES
+
+    assert tuple(serve._REPLICAS) == RAY_CAPABILITIES

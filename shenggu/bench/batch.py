@@ -21,13 +21,12 @@ import numpy as np
 from shenggu.bench.manifest import load_manifest
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.bench.scoring import metric_name, score
-from shenggu.config import get_settings
 from shenggu.errors import InvalidOptionError
 from shenggu.reports.page import write_html_report
 from shenggu.reports.plots import histogram_plot, scatter_plot
 from shenggu.reports.results import write_results
 from shenggu.scale.archive import plan_archive, run_archive
-from shenggu.scale.executors import Executor, LocalExecutor, RayExecutor
+from shenggu.scale.executors import executor_for
 from shenggu.scale.work import BatchOptions, FileOutcome
 
 
@@ -59,16 +58,12 @@ def run_batch_bench(config: BatchBenchConfig) -> dict:
         name = f"{i:05d}_{entry.id}{entry.path.suffix}"
         shutil.copy(entry.path, inputs / name)
         sources[name] = entry
-    executor: Executor = (
-        RayExecutor(config.ray, config.cpus_per_task)
-        if config.ray
-        else LocalExecutor(get_settings().asr_parallel_batches)
-    )
     outcomes: list[FileOutcome] = []
+    executor = executor_for(config.ray, config.cpus_per_task)
     archive = run_archive(
         plan_archive(inputs, transcripts, "txt"), transcripts, executor, BatchOptions(fmt="txt"), True, outcomes.append
     )
-    rows = [_row(outcome, sources[outcome.name], transcripts) for outcome in outcomes]
+    rows = [_row(outcome, sources[outcome.name]) for outcome in outcomes]
     summary = {
         **{k: v for k, v in archive.to_dict().items() if k != "skipped"},
         "files_per_hour": round(3600 * archive.done / archive.wall_s, 1) if archive.wall_s else 0.0,
@@ -82,7 +77,7 @@ def run_batch_bench(config: BatchBenchConfig) -> dict:
     return summary
 
 
-def _row(outcome: FileOutcome, entry, transcripts: Path) -> dict:
+def _row(outcome: FileOutcome, entry) -> dict:
     row = {
         "file": outcome.name,
         "id": entry.id,
@@ -92,9 +87,8 @@ def _row(outcome: FileOutcome, entry, transcripts: Path) -> dict:
         "ok": outcome.ok,
         "error": f"{outcome.error_code}: {outcome.error_message}" if not outcome.ok else "",
     }
-    if outcome.ok:
-        hypothesis = (transcripts / outcome.name).with_suffix(".txt").read_text(encoding="utf-8")
-        counts = score(entry.language, entry.reference_text, hypothesis)
+    if outcome.text is not None:  # the transcript written to the folder
+        counts = score(entry.language, entry.reference_text, outcome.text)
         row.update(errors=counts.errors, ref_len=counts.ref_len)
     return row
 

@@ -38,27 +38,21 @@ def batch_transcribe(
     command again to retry them), 2 for bad options."""
     from shenggu.asr.formats import check_format
     from shenggu.asr.pipeline import TranscribeOptions
-    from shenggu.config import get_settings
     from shenggu.scale.archive import FAILURES_NAME, plan_archive, run_archive
-    from shenggu.scale.executors import LocalExecutor, RayExecutor
+    from shenggu.scale.executors import executor_for
     from shenggu.scale.work import BatchOptions
     from shenggu.text.lists import split_commas
 
-    check_format(fmt)
-    words = tuple(split_commas(hotwords or []))
-    TranscribeOptions(language=language, hotwords=list(words), beam_size=beam_size)  # bad options fail here
-    options = BatchOptions(
-        fmt=fmt,
-        language=language,
+    options = BatchOptions(  # bad options fail here, before any work
+        fmt=check_format(fmt),
         engine=engine,
         model_dir=str(model_dir.expanduser().resolve()) if model_dir else None,
-        beam_size=beam_size,
-        correct=not no_correct,
-        hotwords=words,
+        transcribe=TranscribeOptions(
+            language=language, hotwords=split_commas(hotwords or []), beam_size=beam_size, correct=not no_correct
+        ),
     )
     items = plan_archive(source, out, fmt)
-    executor = RayExecutor(ray, cpus_per_task) if ray else LocalExecutor(get_settings().asr_parallel_batches)
-    summary = run_archive(items, out, executor, options)
+    summary = run_archive(items, out, executor_for(ray, cpus_per_task), options)
     typer.echo(
         f"{summary.done} transcribed, {summary.skipped} already done, {summary.failed} failed "
         f"({summary.audio_seconds / 3600:.2f} h of audio in {summary.wall_s:.0f} s on {summary.backend})"

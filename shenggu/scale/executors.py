@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from shenggu.errors import ShengguError
+from shenggu.config import get_settings
+from shenggu.errors import ShengguError, error_info
 from shenggu.scale.work import BatchOptions, FileOutcome, transcribe_file
 
 # A Ray task that fails because its worker process or node died is run again this many times (at-least-once;
@@ -57,21 +58,23 @@ class LocalExecutor:
 
     def run(self, tasks: Iterable[FileTask], options: BatchOptions) -> Iterator[FileOutcome]:
         """Each task's outcome, as it finishes."""
-        queue = iter(tasks)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="archive") as pool:
-            running: dict[Future[FileOutcome], FileTask] = {}
-
-            def refill() -> None:
-                while len(running) < self.workers and (task := next(queue, None)) is not None:
-                    running[pool.submit(transcribe_file, str(task.path), task.name, options)] = task
-
-            refill()
+            running: set[Future[FileOutcome]] = set()
+            for task in tasks:
+                if len(running) >= self.workers:
+                    yield from _finished(running)
+                running.add(pool.submit(transcribe_file, str(task.path), task.name, options))
             while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    running.pop(future)
-                    yield future.result()  # transcribe_file returns failures as outcomes
-                refill()
+                yield from _finished(running)
+
+
+def _finished(running: set[Future[FileOutcome]]) -> Iterator[FileOutcome]:
+    """The outcomes of the calls that finish first, taken out of ``running`` (transcribe_file returns failures as
+    outcomes, so no result raises)."""
+    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+    running.difference_update(finished)
+    for future in finished:
+        yield future.result()
 
 
 class RayExecutor:
@@ -98,38 +101,36 @@ class RayExecutor:
 
     def run(self, tasks: Iterable[FileTask], options: BatchOptions) -> Iterator[FileOutcome]:
         """Each task's outcome, as it finishes."""
-        ray = _ray()
-        queue = iter(tasks)
         running: dict[object, FileTask] = {}
-        unreadable: list[FileOutcome] = []
-
-        def refill() -> None:
-            while len(running) < self.in_flight and (task := next(queue, None)) is not None:
-                try:
-                    data = task.path.read_bytes()
-                except OSError as exc:
-                    unreadable.append(FileOutcome.failed(task.name, exc))
-                    continue
-                running[self._remote.remote(data, task.name, options)] = task
-
-        refill()
-        while running or unreadable:
-            yield from unreadable
-            unreadable.clear()
-            if not running:
-                refill()
-                continue
-            finished, _ = ray.wait(list(running), num_returns=1)
-            task = running.pop(finished[0])
+        for task in tasks:
+            if len(running) >= self.in_flight:
+                yield self._first_finished(running)
             try:
-                yield ray.get(finished[0])
-            except ray.exceptions.RayError as exc:
-                yield FileOutcome(task.name, None, error_code="worker_lost", error_message=_first_line(exc))
-            refill()
+                data = task.path.read_bytes()
+            except OSError as exc:
+                yield FileOutcome.failed(task.name, exc)
+                continue
+            running[self._remote.remote(data, task.name, options)] = task
+        while running:
+            yield self._first_finished(running)
 
-    def shutdown(self) -> None:
-        """Disconnect from the cluster (the cluster itself keeps running)."""
-        _ray().shutdown()
+    @staticmethod
+    def _first_finished(running: dict[object, FileTask]) -> FileOutcome:
+        """The outcome of the task that finishes first, taken out of ``running``."""
+        ray = _ray()
+        finished, _ = ray.wait(list(running), num_returns=1)
+        task = running.pop(finished[0])
+        try:
+            return ray.get(finished[0])
+        except ray.exceptions.RayError as exc:  # its worker died every time it was tried
+            return FileOutcome(task.name, None, error_code="worker_lost", error_message=error_info(exc)[1][:300])
+
+
+def executor_for(ray_address: str | None, cpus_per_task: int = 1) -> Executor:
+    """Ray tasks on the cluster at ``ray_address``, else threads here (one file per file-level ASR worker)."""
+    if ray_address:
+        return RayExecutor(ray_address, cpus_per_task)
+    return LocalExecutor(get_settings().asr_parallel_batches)
 
 
 def connect(address: str, namespace: str | None = None):
@@ -149,8 +150,3 @@ def _ray():
     except ImportError:
         raise ClusterUnavailableError("Ray is not installed: pip install 'shenggu[cluster]'") from None
     return ray
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]

@@ -36,6 +36,7 @@ from shenggu.assess.types import Assessment
 from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.errors import InvalidOptionError, ShengguError
+from shenggu.lazy import once_per
 from shenggu.llm.chat_queue import ChatQueue, FairQueue
 from shenggu.llm.llama import get_language_model
 from shenggu.llm.types import ChatChunk, ChatMessage, ChatOptions, ChatResult
@@ -99,9 +100,14 @@ class DeploymentSpec:
         return self.min_replicas is not None and self.max_replicas is not None
 
     @property
+    def most_replicas(self) -> int:
+        """Replicas at the deployment's largest: the autoscaling maximum, or the fixed count."""
+        return self.max_replicas if self.autoscaling and self.max_replicas is not None else self.replicas
+
+    @property
     def capacity(self) -> int:
         """Calls the deployment runs at once at its largest: one per CPU of every replica."""
-        return (self.max_replicas if self.autoscaling else self.replicas) * self.cpus
+        return self.most_replicas * self.cpus
 
     def options(self, settings: Settings) -> dict[str, Any]:
         """``serve.deployment(...).options(...)`` keyword arguments."""
@@ -355,6 +361,12 @@ def _serve_unavailable() -> type[Exception]:
     return RayServeException
 
 
+def _ask(handle: Any, method: str, *args: Any) -> Any:
+    """The answer of ``handle.method(*args)`` on a replica, through :func:`call_replica` (so within
+    :data:`CALL_TIMEOUT_S`, sent again once if the replica died)."""
+    return call_replica(lambda: getattr(handle, method).remote(*args).result(timeout_s=CALL_TIMEOUT_S))
+
+
 class RemoteRecognizer:
     """A ``Recognizer`` whose decoding runs on the cluster's ASR replicas (see the module docstring)."""
 
@@ -380,9 +392,7 @@ class RemoteRecognizer:
         with self._lock:
             self._running += 1
         try:
-            return call_replica(
-                lambda: getattr(self._handle, method).remote(self.name, *args).result(timeout_s=CALL_TIMEOUT_S)
-            )
+            return _ask(self._handle, method, self.name, *args)
         finally:
             with self._lock:
                 self._running -= 1
@@ -400,24 +410,12 @@ class RemoteRecognizer:
         return self._call("translate_speech", audio, language)
 
 
-_recognizers: dict[str, RemoteRecognizer] = {}
-_recognizers_lock = threading.Lock()
-
-
+@once_per(lambda name, settings: name or settings.asr_engine)
 def remote_recognizer(name: str | None, settings: Settings) -> RemoteRecognizer:
     """The stand-in for engine ``name`` (default: the settings'), asked once per process for its languages."""
-    engine = name or settings.asr_engine
-    with _recognizers_lock:
-        found = _recognizers.get(engine)
-    if found is None:
-        deployed = cluster(settings)
-        real_name, languages = call_replica(
-            lambda: deployed.handles["asr"].info.remote(engine).result(timeout_s=CALL_TIMEOUT_S)
-        )
-        found = RemoteRecognizer(deployed.handles["asr"], real_name, deployed.specs["asr"].capacity, languages)
-        with _recognizers_lock:
-            found = _recognizers.setdefault(engine, found)
-    return found
+    deployed = cluster(settings)
+    real_name, languages = _ask(deployed.handles["asr"], "info", name or settings.asr_engine)
+    return RemoteRecognizer(deployed.handles["asr"], real_name, deployed.specs["asr"].capacity, languages)
 
 
 class RemoteAssessor:
@@ -429,9 +427,7 @@ class RemoteAssessor:
 
     def assess(self, samples: np.ndarray, reference: str) -> Assessment:
         """Score one reading on a replica."""
-        return call_replica(
-            lambda: self._handle.assess.remote(self.language, samples, reference).result(timeout_s=CALL_TIMEOUT_S)
-        )
+        return _ask(self._handle, "assess", self.language, samples, reference)
 
 
 def remote_assessor(language: str, settings: Settings) -> RemoteAssessor:
@@ -448,24 +444,22 @@ class RemoteSpeakerEncoder:
         self.dim = dim
         self._handle = handle
 
-    def _call(self, method: str, *args: Any) -> Any:
-        return call_replica(lambda: getattr(self._handle, method).remote(*args).result(timeout_s=CALL_TIMEOUT_S))
-
     def embed(self, samples: np.ndarray) -> np.ndarray:
         """One embedding of a whole clip, from a replica."""
-        return self._call("embed", samples)
+        return _ask(self._handle, "embed", samples)
 
     def embed_windows(
         self, samples: np.ndarray, window_s: float, hop_s: float, spans: Sequence[tuple[float, float]] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Sliding-window embeddings, from a replica."""
-        return self._call("embed_windows", samples, window_s, hop_s, list(spans) if spans is not None else None)
+        return _ask(self._handle, "embed_windows", samples, window_s, hop_s, None if spans is None else list(spans))
 
 
+@once_per(lambda settings: None)
 def remote_speaker_encoder(settings: Settings) -> RemoteSpeakerEncoder:
-    """The stand-in for the platform's speaker encoder."""
+    """The stand-in for the platform's speaker encoder, made once per process (it asks a replica for the size)."""
     handle = cluster(settings).handles["diarize"]
-    return RemoteSpeakerEncoder(handle, call_replica(lambda: handle.dim.remote().result(timeout_s=CALL_TIMEOUT_S)))
+    return RemoteSpeakerEncoder(handle, _ask(handle, "dim"))
 
 
 class RemoteLanguageModel:
@@ -477,7 +471,7 @@ class RemoteLanguageModel:
 
     def chat(self, messages: Sequence[ChatMessage], options: ChatOptions | None = None) -> ChatResult:
         """A whole answer from a replica."""
-        return call_replica(lambda: self._handle.chat.remote(list(messages), options).result(timeout_s=CALL_TIMEOUT_S))
+        return _ask(self._handle, "chat", list(messages), options)
 
     def stream(
         self, messages: Sequence[ChatMessage], options: ChatOptions | None = None
@@ -492,25 +486,14 @@ class RemoteLanguageModel:
             response.cancel()
 
 
-_chat_queues: dict[str, ChatQueue] = {}
-_chat_queues_lock = threading.Lock()
-
-
+@once_per(lambda settings: None)
 def remote_chat_queue(settings: Settings) -> ChatQueue:
     """The process's fair queue in front of the cluster's language model (one worker per slot of every replica at
     the largest scale), made once; registered with ``shenggu.llm.chat_queue.provide_chat_queues``."""
-    with _chat_queues_lock:
-        found = _chat_queues.get("llm")
-    if found is None:
-        deployed = cluster(settings)
-        handle = deployed.handles["llm"]
-        slots = call_replica(lambda: handle.slots.remote().result(timeout_s=CALL_TIMEOUT_S))
-        spec = deployed.specs["llm"]
-        replicas = spec.max_replicas if spec.autoscaling else spec.replicas
-        queue = ChatQueue(RemoteLanguageModel(handle, slots), FairQueue(workers=replicas * slots))
-        with _chat_queues_lock:
-            found = _chat_queues.setdefault("llm", queue)
-    return found
+    deployed = cluster(settings)
+    handle = deployed.handles["llm"]
+    slots = _ask(handle, "slots")
+    return ChatQueue(RemoteLanguageModel(handle, slots), FairQueue(workers=deployed.specs["llm"].most_replicas * slots))
 
 
 def remote_speech(

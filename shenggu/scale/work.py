@@ -8,7 +8,7 @@ worker that runs many files loads Whisper once.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shenggu.asr.formats import render
@@ -26,12 +26,9 @@ class BatchOptions:
     """How every file of a batch is transcribed and written (picklable: it travels to Ray workers)."""
 
     fmt: str = "json"  # txt, json, srt or vtt
-    language: str = "auto"
     engine: str | None = None
     model_dir: str | None = None  # on a cluster: a path that exists on every worker
-    beam_size: int = 5
-    correct: bool = True
-    hotwords: tuple[str, ...] = ()
+    transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)  # batching comes from each worker
 
 
 @dataclass(frozen=True)
@@ -51,12 +48,12 @@ class FileOutcome:
         return self.text is not None
 
     @classmethod
-    def failed(cls, name: str, exc: BaseException, elapsed_s: float = 0.0) -> FileOutcome:
-        """The outcome of a file whose work raised ``exc`` (logged with its traceback unless it is one of
-        shenggu's own errors, which say what was wrong with the file)."""
+    def failed(cls, name: str, exc: Exception, elapsed_s: float = 0.0) -> FileOutcome:
+        """The outcome of a file whose work raised ``exc`` (call it while handling ``exc``: the traceback is logged
+        unless it is one of shenggu's own errors, which say what was wrong with the file)."""
         if not isinstance(exc, ShengguError):
-            log.error("archive file failed", file=name, error=type(exc).__name__)
-        code, message = error_info(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+            log.exception("archive file failed", file=name)
+        code, message = error_info(exc)
         return cls(name, None, 0.0, elapsed_s, code, message)
 
 
@@ -66,14 +63,8 @@ def transcribe_file(source: bytes | str, name: str, options: BatchOptions) -> Fi
     try:
         settings = get_settings()
         recognizer = get_recognizer(options.engine, options.model_dir, settings=settings)
-        transcribe_options = TranscribeOptions(
-            language=options.language,
-            hotwords=list(options.hotwords),
-            beam_size=options.beam_size,
-            correct=options.correct,
-        ).batched_as(settings)
         audio = source if isinstance(source, bytes) else Path(source)
-        transcript = transcribe(audio, recognizer, transcribe_options, name=name)
+        transcript = transcribe(audio, recognizer, options.transcribe.batched_as(settings), name=name)
         text = render(transcript, options.fmt)
     except Exception as exc:  # one file's failure is its outcome, never the batch's end
         return FileOutcome.failed(name, exc, time.perf_counter() - started)

@@ -9,7 +9,9 @@ from fastapi import FastAPI, Response
 
 from shenggu import __version__
 from shenggu.config import Settings
+from shenggu.llm.chat_queue import provide_chat_queues
 from shenggu.logs import get_logger
+from shenggu.scale.serve import remote_chat_queue
 from shenggu.service.auth import DEV_TENANT
 from shenggu.service.engines import Engines
 from shenggu.service.errors import document_body_limit, install_error_handlers
@@ -81,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app on ``settings`` (the engines, workers and routes all use these). Job workers run while the app
     is served (its lifespan)."""
     db = open_database(settings)
+    if settings.ray_address:  # chats and LLM translations reach the cluster's model through the local fair queue
+        provide_chat_queues(remote_chat_queue)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

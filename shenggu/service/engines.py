@@ -13,17 +13,16 @@ from shenggu.assess.types import Assessor
 from shenggu.config import Settings
 from shenggu.diarize.registry import get_speaker_encoder
 from shenggu.diarize.types import SpeakerEncoder
-from shenggu.llm.chat_queue import ChatQueue, get_chat_queue, provide_chat_queues
+from shenggu.llm.chat_queue import ChatQueue, get_chat_queue
 from shenggu.scale.serve import (
     remote_assessor,
-    remote_chat_queue,
     remote_recognizer,
     remote_speaker_encoder,
     remote_speech,
 )
 from shenggu.translate.registry import get_translator
 from shenggu.translate.types import Translator
-from shenggu.tts.synthesis import WARM_UP_TEXT, synthesize, warm_up
+from shenggu.tts.synthesis import WARM_UP_TEXT, synthesize
 from shenggu.tts.types import AudioChunk
 from shenggu.tts.voices import DEFAULT_VOICES
 
@@ -34,8 +33,6 @@ class Engines:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if settings.ray_address:  # chats and LLM translations reach the model through its queue
-            provide_chat_queues(remote_chat_queue)
 
     def recognizer(self, name: str | None = None) -> Recognizer:
         """The ASR engine called ``name`` (default: the settings' ``asr_engine``); loads it on first use. On a Ray
@@ -72,10 +69,8 @@ class Engines:
         return synthesize(text, voice, speed, sample_rate, settings=self.settings)
 
     def warm_speech(self) -> None:
-        """Load the default voices' engines and run them once, so the first speech request is not slow."""
-        if self.settings.ray_address:
-            for language, voice in DEFAULT_VOICES.items():
-                for _ in self.speak(WARM_UP_TEXT[language], voice, 1.0, None):
-                    pass
-            return
-        warm_up(self.settings)
+        """Load the default voices' engines (here or on the cluster) and speak a word with each (an ONNX session's
+        first run is the slowest), so the first speech request is as fast as the rest."""
+        for language, voice in DEFAULT_VOICES.items():
+            for _ in self.speak(WARM_UP_TEXT[language], voice, 1.0, None):
+                pass

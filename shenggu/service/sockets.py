@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
-from shenggu.errors import BadStreamError, ShengguError, StreamTooSlowError
+from shenggu.errors import BadStreamError, ShengguError
 
 MAX_MESSAGE_BYTES = 1 << 20
 CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_ERROR, CLOSE_TRY_LATER = 1000, 1008, 1009, 1011, 1013
@@ -57,9 +57,7 @@ async def fail(websocket: WebSocket, code: str, message: str, close_code: int) -
 
 
 async def refuse(websocket: WebSocket, exc: ShengguError) -> None:
-    """Report why a stream cannot start or go on, and close: "try again later" for rate limits, quotas and a
-    server too far behind the stream, a policy violation otherwise."""
-    from shenggu.service.limits import RateLimitedError
-
-    later = isinstance(exc, RateLimitedError | StreamTooSlowError)
+    """Report why a stream cannot start or go on, and close: "try again later" for what the HTTP API answers 429
+    or 503 (rate limits, quotas, a server too far behind the stream, no capacity), a policy violation otherwise."""
+    later = exc.http_status in (429, 503)
     await fail(websocket, exc.code, exc.message, CLOSE_TRY_LATER if later else CLOSE_POLICY)

@@ -17,7 +17,7 @@ from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError
 from shenggu.tts.frontend import plan_speech
 from shenggu.tts.types import AudioChunk, Voice
-from shenggu.tts.voices import DEFAULT_VOICES, engine_for, get_voice
+from shenggu.tts.voices import engine_for, get_voice
 
 TARGET_RMS = 0.1  # -20 dBFS: the same loudness for every voice and engine
 PEAK_LIMIT = 0.95
@@ -53,14 +53,6 @@ def synthesize(
             yield AudioChunk(samples, rate, piece.text, piece.pause_after_ms)
 
 
-def warm_up(settings: Settings) -> None:
-    """Load the default voices' engines and speak a word with each (an ONNX session's first run is the slowest),
-    so the first request is as fast as the rest."""
-    for language, voice in DEFAULT_VOICES.items():
-        for _ in synthesize(WARM_UP_TEXT[language], voice, settings=settings):
-            pass
-
-
 def output_rate(voice: str, sample_rate: int | None) -> int:
     """The sample rate a request's audio will have."""
     return sample_rate or get_voice(voice).sample_rate
@@ -94,4 +86,4 @@ def _resample(samples: np.ndarray, source: int, target: int) -> np.ndarray:
     return soxr.resample(samples, source, target).astype(np.float32)
 
 
-__all__ = ["MAX_CHARS", "WARM_UP_TEXT", "AudioChunk", "Voice", "output_rate", "synthesize", "warm_up"]
+__all__ = ["MAX_CHARS", "WARM_UP_TEXT", "AudioChunk", "Voice", "output_rate", "synthesize"]
