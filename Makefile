@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps 'resemblyzer==0.1.4'
 	scripts/ensure-npm.sh
 	scripts/ensure-chromium.sh
+	scripts/ensure-fonts.sh
 	$(BIN)/shenggu prepare
 	touch $(STAMP)
 
