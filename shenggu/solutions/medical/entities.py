@@ -57,12 +57,23 @@ class _Matcher:
         self._longest = max(map(len, self._terms), default=0)
 
     def longest_at(self, text: str, start: int) -> tuple[int, str] | None:
+        """``(end, type)`` of the longest term at ``start``; a term ending in 病 before 史 (高血压病史) gives way
+        to a shorter one (高血压) when there is one."""
+        hits = self.all_at(text, start)
+        for end, kind in hits:
+            if not (text[end - 1] == "病" and end < len(text) and text[end] in _NOT_AN_END):
+                return end, kind
+        return hits[0] if hits else None
+
+    def all_at(self, text: str, start: int) -> list[tuple[int, str]]:
+        """``(end, type)`` of every term at ``start``, longest first."""
         folded = text[start : start + self._longest].lower()
-        for length in range(len(folded), 0, -1):
-            kind = self._terms.get(folded[:length])
-            if kind is not None and _latin_bounded(text, start, start + length):
-                return start + length, kind
-        return None
+        return [
+            (start + length, kind)
+            for length in range(len(folded), 0, -1)
+            if (kind := self._terms.get(folded[:length])) is not None
+            and _latin_bounded(text, start, start + length)
+        ]
 
 
 def _latin_bounded(text: str, start: int, end: int) -> bool:
