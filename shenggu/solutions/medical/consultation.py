@@ -103,6 +103,8 @@ class _Drafter:
         self.used: set[int] = set()  # clauses already placed (each goes to one section)
 
     def add(self, section: str, text: str, sources: Sequence[int]) -> None:
+        if any(s.text == text for s in self.record.statements_of(section)):
+            return  # said twice, recorded once
         turns = self.record.utterances
         indexes = sorted({self.clauses[c].utterance for c in sources})
         times = [t for i in indexes for t in (turns[i].start, turns[i].end) if t is not None]
@@ -141,7 +143,9 @@ class _Drafter:
         elif doctor and clause.named("drug", negated=False):
             self.add("医嘱", clause.text + "。", [index])
         elif doctor and (diagnoses := clause.named("diagnosis", negated=False)):
-            self.add("初步诊断", "、".join(d.text for d in diagnoses) + "。", [index])
+            drafted = {e.text for s in self.record.statements_of("初步诊断") for e in s.entities}
+            if names := list(dict.fromkeys(d.text for d in diagnoses if d.text not in drafted)):
+                self.add("初步诊断", "、".join(names) + "。", [index])
         elif doctor and _ADVICE.search(clause.text):
             self.add("处理意见", clause.text + "。", [index])
         elif not doctor and clause.named("symptom", "vital_sign", "drug", "diagnosis", "procedure"):

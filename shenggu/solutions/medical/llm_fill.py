@@ -24,8 +24,7 @@ def fill_empty_sections(record: MedicalRecord, model: LanguageModel, lexicon: Me
     """Ask ``model`` for the record's empty sections of :data:`FILLABLE_SECTIONS`, keep what is grounded in the
     conversation (statements with source ``llm``) and return how many statements were added. A model failure
     leaves the record as it was, with a review flag saying so."""
-    present = {s.name for s in record.sections if s.statements}
-    missing = [name for name in FILLABLE_SECTIONS if name not in present]
+    missing = [name for name in FILLABLE_SECTIONS if not record.statements_of(name)]
     if not missing or not record.utterances:
         return 0
     dialogue = "\n".join(f"{_SPEAKERS.get(u.role, '说话人')}：{u.text}" for u in record.utterances)

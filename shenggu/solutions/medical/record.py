@@ -120,6 +120,10 @@ class MedicalRecord:
         self.sections.sort(key=lambda s: order.get(s.name, len(order)))
         return section
 
+    def statements_of(self, name: str) -> list[Statement]:
+        """The statements of section ``name`` (empty when the record has no such section; nothing is added)."""
+        return next((s.statements for s in self.sections if s.name == name), [])
+
     def entities(self, type_: str | None = None) -> list[Entity]:
         """All entities of the record (of one type when ``type_`` is given), in section order."""
         return [
