@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -50,6 +51,17 @@ def test_court_pdf_metadata(court_pdf: Path) -> None:
     meta = reader.metadata
     assert (meta.title, meta.subject, meta.author) == ("庭审笔录", CASE, "shenggu")
     assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+
+
+def test_court_pdf_identifies_itself_as_pdfa(court_pdf: Path) -> None:
+    with pikepdf.open(court_pdf) as pdf:
+        meta = pdf.open_metadata()
+        assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("2", "B")
+        assert meta["dc:title"] == "庭审笔录" and "shenggu" in meta["dc:creator"]
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1" and intent.DestOutputProfile.N == 3
+        profile = intent.DestOutputProfile.read_bytes()
+        assert profile[36:40] == b"acsp" and profile[16:20] == b"RGB "  # an ICC profile of an RGB colour space
 
 
 def test_missing_font_names_the_debian_package(tmp_path: Path) -> None:

@@ -9,11 +9,12 @@ number would print as boxes) and WenQuanYi Micro Hei (an empty ℃ glyph); Noto 
 reportlab cannot embed. Without the font a :class:`MissingFontError` names the package: never a font that is only
 *named* in the PDF.
 
-How close the PDF comes to PDF/A (ISO 19005), without a heavier PDF library: every glyph is embedded, with a
-ToUnicode map (text can be searched and copied), the document sets title, subject, author and ``/Lang zh-CN``, and
-it holds no encryption, JavaScript, transparency or external content. It is not PDF/A: it has no XMP metadata
-stream and no PDF/A identification, no OutputIntent with an ICC profile for its (DeviceRGB/gray) colours, and it
-is not tagged; a validator such as veraPDF rejects it for those.
+PDF/A (ISO 19005-2, level B, for archives): every glyph is embedded with a ToUnicode map (text can be searched
+and copied); the document carries an XMP metadata stream that identifies it as PDF/A-2b and repeats its title,
+author and dates, an OutputIntent with an sRGB ICC profile (made by Pillow's LittleCMS) for its DeviceRGB/gray
+colours, ``/Lang zh-CN``, and no encryption, JavaScript, transparency or external content. reportlab writes the
+page content, pikepdf adds the XMP and the intent. Not checked by a PDF/A validator here (veraPDF needs Java),
+and not tagged (PDF/A-2a or PDF/UA would need a structure tree).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pikepdf
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.styles.style import BaseStyle
+from PIL import ImageCms
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -254,5 +257,37 @@ def write_pdf_document(path: str | Path, story: list[Flowable], *, title: str, s
             initialFontName=font,  # else every page names Helvetica, a font the PDF does not embed
         )
         doc.build(story, onFirstPage=page_number_footer, onLaterPages=page_number_footer)
+        mark_pdfa(tmp)
 
     return atomic_write(Path(path), build)
+
+
+def mark_pdfa(path: Path) -> None:
+    """Add the PDF/A-2b identification (XMP metadata from the document's info) and an sRGB output intent to the
+    PDF at ``path``, in place."""
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        if "/Trapped" in pdf.docinfo:  # reportlab's /Trapped has no XMP twin; PDF/A wants the two to agree
+            del pdf.docinfo["/Trapped"]
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta.load_from_docinfo(pdf.docinfo)
+            meta["pdfaid:part"] = "2"
+            meta["pdfaid:conformance"] = "B"
+        profile = pdf.make_stream(_srgb_profile())
+        profile.N = 3
+        pdf.Root.OutputIntents = pikepdf.Array(
+            [
+                pikepdf.Dictionary(
+                    Type=pikepdf.Name.OutputIntent,
+                    S=pikepdf.Name.GTS_PDFA1,
+                    OutputConditionIdentifier="sRGB IEC61966-2.1",
+                    Info="sRGB IEC61966-2.1",
+                    DestOutputProfile=profile,
+                )
+            ]
+        )
+        pdf.save(path)
+
+
+@once
+def _srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
