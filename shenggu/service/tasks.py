@@ -24,7 +24,9 @@ from shenggu.errors import InvalidOptionError
 from shenggu.service.engines import Engines
 from shenggu.service.storage import glossaries as glossary_store
 from shenggu.service.storage import hotwords as hotword_lists
+from shenggu.service.storage import medical as medical_store
 from shenggu.service.storage import speakers as speaker_store
+from shenggu.service.storage.models import Job
 from shenggu.text.lists import split_commas
 from shenggu.translate.transcripts import translate_transcript
 
@@ -201,9 +203,11 @@ def run_transcription(
     name: str | None,
     engines: Engines,
     progress: Callable[[float], None] | None = None,
+    options: TranscribeOptions | None = None,
 ) -> Transcript:
-    """Transcribe a stored file (and say who spoke when, and translate every segment, if asked)."""
-    options = request.options().batched_as(engines.settings)
+    """Transcribe a stored file (and say who spoke when, and translate every segment, if asked). ``options``
+    replace the request's recognition options (a solution's own, e.g. with its vocabulary)."""
+    options = (options or request.options()).batched_as(engines.settings)
     transcript = transcribe(path, engines.recognizer(request.model), options, progress=progress, name=name)
     if request.diarize is not None:
         transcript = _diarized(path, transcript, request.diarize, engines)
@@ -246,7 +250,9 @@ def run_job(
     engines: Engines,
     progress: Callable[[float], None],
 ) -> tuple[dict, float]:
-    """Run a stored job: ``(result, audio seconds)``. A court record's files go to ``results_dir``."""
+    """Run a stored job: ``(result, audio seconds)``. A court or medical record's files go to ``results_dir``."""
+    if task == "medical_record":
+        return run_medical_record(path, options, name, results_dir, engines, progress)
     if task == "assess":
         assessment = run_assessment(path, AssessRequest(**options["assess"]), engines)
         return assessment.to_dict(), assessment.duration
@@ -258,6 +264,83 @@ def run_job(
     record = build_record(transcript, HearingHeader.from_dict(options["court"]), transcript.speakers)
     files = export_record(record, results_dir)
     return {**record.to_dict(), "files": sorted(p.name for p in files.values())}, transcript.duration
+
+
+MEDICAL_AUDIO_MODES = ("dictation", "consultation")
+
+
+@dataclass(frozen=True)
+class MedicalRequest:
+    """What a ``medical_record`` job makes: the stored record it fills, how (dictation, or a consultation of two
+    speakers), and whether recognition uses the bundled medical vocabulary."""
+
+    record_id: str
+    mode: str = "dictation"
+    vocabulary: bool = True
+
+    @classmethod
+    def parse(cls, record_id: str, mode: str, vocabulary: bool) -> MedicalRequest:
+        """Validate raw request fields (raises InvalidOptionError)."""
+        if mode not in MEDICAL_AUDIO_MODES:
+            raise InvalidOptionError(f"mode must be dictation or consultation, not '{mode[:20]}'")
+        return cls(record_id, mode, vocabulary)
+
+    def transcription(
+        self, session: Session, tenant_id: int, hotwords: str, lists: str, doctor: str
+    ) -> TranscribeRequest:
+        """The Mandarin recognition request with the caller's and the tenant's stored hotwords; a consultation is
+        diarized into two speakers, the one matching the enrolled voice ``doctor`` (a /v1/speakers name) being
+        the doctor, else the one who asks the most questions."""
+        from shenggu.solutions.medical.consultation import DOCTOR, PATIENT
+        from shenggu.solutions.medical.pipeline import CONSULTATION_SPEAKERS
+
+        request = TranscribeRequest.parse(None, "zh", None, hotwords).with_stored(session, tenant_id, lists)
+        if doctor.strip() and self.mode != "consultation":
+            raise InvalidOptionError("doctor (an enrolled voice) applies to mode=consultation only")
+        if self.mode != "consultation":
+            return request
+        voices: dict[str, list[float]] = {}
+        if doctor.strip():
+            enrolled = speaker_store.voices_named(session, tenant_id, (doctor.strip(),))
+            if not enrolled:
+                raise InvalidOptionError(f"no enrolled speaker named '{doctor.strip()[:64]}' (see /v1/speakers)")
+            voices = {DOCTOR: next(iter(enrolled.values()))}
+        # Without an enrolled voice no roles: the drafter takes the speaker who asks the most questions.
+        roles = (DOCTOR, PATIENT) if voices else ()
+        speakers = DiarizeRequest(num_speakers=CONSULTATION_SPEAKERS.num_speakers, roles=roles, voices=voices)
+        return replace(request, diarize=speakers)
+
+    def to_json(self) -> dict:
+        """For the jobs table."""
+        return asdict(self)
+
+
+def run_medical_record(
+    path: Path,
+    options: dict,
+    name: str | None,
+    results_dir: Path,
+    engines: Engines,
+    progress: Callable[[float], None],
+) -> tuple[dict, float]:
+    """A recording's clinical record: recognized with the medical vocabulary, then read as a dictation or drafted
+    from the diarized consultation; record.json, .docx, .pdf and .fhir.json go to ``results_dir``."""
+    from shenggu.solutions.medical.outputs import write_record_files
+    from shenggu.solutions.medical.pipeline import consultation_record, dictation_record, medical_options
+
+    request, medical = TranscribeRequest.from_json(options), MedicalRequest(**options["medical"])
+    recognition = medical_options(request.hotwords, medical.vocabulary)
+    transcript = run_transcription(path, request, name, engines, progress, recognition)
+    record = consultation_record(transcript) if medical.mode == "consultation" else dictation_record(transcript)
+    files = write_record_files(record, results_dir, medical.record_id)
+    return {**record.to_dict(), "files": sorted(p.name for p in files.values())}, transcript.duration
+
+
+def store_outcome(session: Session, job: Job, result: dict | None, error: dict | None) -> None:
+    """What a finished job writes besides its own row: a medical record job fills its record."""
+    if job.task == "medical_record":
+        record = {k: v for k, v in result.items() if k != "files"} if result is not None else None
+        medical_store.job_finished(session, job.id, record, failed=error is not None)
 
 
 def _diarized(path: Path, transcript: Transcript, request: DiarizeRequest, engines: Engines) -> Transcript:

@@ -25,7 +25,7 @@ from shenggu.service.observability import ServiceMetrics, add_audio_seconds
 from shenggu.service.storage import jobs, usage
 from shenggu.service.storage.db import Database
 from shenggu.service.storage.models import Job, Tenant
-from shenggu.service.tasks import run_job
+from shenggu.service.tasks import run_job, store_outcome
 from shenggu.service.uploads import sha256_of, upload_errors
 
 log = get_logger("shenggu.jobs")
@@ -38,7 +38,7 @@ class JobCancelled(Exception):
 
 
 def job_results_dir(data_dir: Path, job_id: str) -> Path:
-    """Where a job's result files (a court record's DOCX and PDF) are kept."""
+    """Where a job's result files (a court or medical record's JSON, DOCX, PDF...) are kept."""
     return data_dir / "results" / job_id
 
 
@@ -148,6 +148,8 @@ class WorkerPool:
             error = {"code": "internal_error", "message": message}
         with self.db.session() as session:
             stored = jobs.finish(session, job.id, worker, result, error)
+            if stored:  # in the same transaction: a job's outcome and what it fills are stored together
+                store_outcome(session, job, result, error)
             metered = stored and (result is not None or seconds > 0)
             if metered:
                 usage.record(session, job.tenant_id, job.task, seconds)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from shenggu.audio import probe_duration
@@ -130,17 +132,23 @@ async def enqueue(
     task: str,
     options: dict,
     callback: str | None = None,
+    created: Callable[[Session, Job], object] | None = None,
 ) -> Job:
-    """Queue a job for a stored upload after the audio checks (quota, length); the upload is removed if refused."""
+    """Queue a job for a stored upload after the audio checks (quota, length); the upload is removed if refused.
+    ``created(session, job)`` stores what belongs to the job in the job's own transaction, so no worker can take
+    the job before it is there."""
     principal = audio.principal
     try:
         with upload_errors(stored.path):
             seconds = await run_in_threadpool(probe_duration, stored.path)
         with audio.database.session() as session:
             check_audio(session, principal, seconds)
-            return jobs.create(
+            job = jobs.create(
                 session, principal.tenant_id, task, options, str(stored.path), stored.sha256, name, callback, seconds
             )
+            if created is not None:
+                created(session, job)
+            return job
     except BaseException:
         stored.path.unlink(missing_ok=True)
         raise

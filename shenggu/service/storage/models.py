@@ -171,3 +171,21 @@ class KnowledgeBaseVersion(Base):
     note: Mapped[str] = mapped_column(String(300), default="")
     restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a copy of this older version
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredMedicalRecord(Base):
+    """A tenant's clinical record (``MedicalRecord.to_dict`` in ``record``): made from text at once, from a live
+    dictation, or by a ``medical_record`` job (``job_id``), whose status it carries until the job ends (then
+    ``record`` is filled). ``version`` counts the doctor's corrections (1 before any)."""
+
+    __tablename__ = "medical_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # dictation|consultation|text
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|succeeded|failed|cancelled
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    record: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
