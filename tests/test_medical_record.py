@@ -205,3 +205,35 @@ def test_language_model_fill_keeps_only_grounded_values() -> None:
     assert "既往史" not in sections and "初步诊断" not in sections  # empty answer; a diagnosis nobody said
     assert sections["处理意见"] == "多喝水。" and added == 1
     assert {f.value for f in record.needs_review} >= {"0.5", "g", "对乙酰氨基酚", "感冒"}
+
+
+def test_section_names_after_a_comma_or_misheard_by_sound() -> None:
+    # recognition writes pauses as commas and may spell 主诉 as 住宿 (same syllables, other tones)
+    record = dictate_text([("住宿，发热三天。现病史，咳嗽两天，既往史，高血压。", 0.0, 6.0)])
+    assert [(s.name, s.text) for s in record.sections] == [
+        ("主诉", "发热3天。"),
+        ("现病史", "咳嗽2天。"),
+        ("既往史", "高血压。"),
+    ]
+    # a weak name (诊断) after a comma is text
+    record = dictate_text([("主诉咳嗽。他的诊断，还要再看。", 0.0, 3.0)])
+    assert [s.name for s in record.sections] == ["主诉"]
+
+
+def test_consultation_prescription_and_allergy_denied_in_the_answer() -> None:
+    record = draft_consultation(
+        [
+            SourceUtterance("孩子咳嗽三天了。", "patient"),
+            SourceUtterance("有没有药物过敏？", "doctor"),
+            SourceUtterance("没有。", "patient"),
+            SourceUtterance("给你开点阿莫西林，一次一粒，一天三次，多喝水。", "doctor"),
+        ]
+    )
+    assert record.statements_of("过敏史")[0].text == "无药物过敏史。"
+    (allergy,) = record.statements_of("过敏史")[0].entities
+    assert allergy.negated and allergy.attributes["substance"] == "药物"
+    (order,) = record.statements_of("医嘱")
+    assert order.text == "给你开点阿莫西林，一次1粒，每日3次。"
+    drug = next(e for e in order.entities if e.type == "drug")
+    assert drug.attributes == {"dose": "1", "unit": "粒", "frequency": "每日3次"}
+    assert record.statements_of("处理意见")[0].text == "多喝水。"

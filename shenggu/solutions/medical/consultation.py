@@ -20,7 +20,7 @@ from shenggu.asr.types import Transcript
 from shenggu.solutions.medical.entities import extract_entities
 from shenggu.solutions.medical.lexicon import MedicalLexicon
 from shenggu.solutions.medical.numbers import normalize_clinical
-from shenggu.solutions.medical.patterns import CLAUSE_END
+from shenggu.solutions.medical.patterns import CLAUSE_END, drug_details
 from shenggu.solutions.medical.record import Entity, MedicalRecord, SourceUtterance, Statement
 
 DOCTOR, PATIENT = "doctor", "patient"
@@ -31,6 +31,8 @@ _ADVICE = re.compile(
     r"建议|注意|需要|应该|避免|复查|复诊|观察|就医|就诊|去医院|到医院|多喝水|多饮水|清淡|休息|降温|热敷|按摩|揉|"
     r"忌口|少吃|别吃|不要吃|可以吃|可以用|可以服用|可以给|可以做|可以查|及时|随诊"
 )
+# 有没有药物过敏 / 对什么过敏吗: the substance asked about (药物, 食物, 青霉素) or nothing.
+_ALLERGY_QUESTION = re.compile(r"(?:有没有|有无|对)?([^，,。？?吗呢有没对什么]{0,6}?)过敏")
 _MAX_CHIEF_SYMPTOMS = 3
 _CLAUSE = re.compile(f"[^{CLAUSE_END}]+[{CLAUSE_END}]*")
 
@@ -116,7 +118,8 @@ class _Drafter:
     def draft(self) -> None:
         self.chief_complaint()
         for index, clause in enumerate(self.clauses):
-            self.place(index, clause)
+            if index not in self.used:
+                self.place(index, clause)
 
     def chief_complaint(self) -> None:
         seen: dict[str, tuple[str, int]] = {}
@@ -141,7 +144,7 @@ class _Drafter:
         elif clause.named("examination", "lab_test"):
             self.add("辅助检查", clause.text + "。", [index])
         elif doctor and clause.named("drug", negated=False):
-            self.add("医嘱", clause.text + "。", [index])
+            self.prescription(index)
         elif doctor and (diagnoses := clause.named("diagnosis", negated=False)):
             drafted = {e.text for s in self.record.statements_of("初步诊断") for e in s.entities}
             if names := list(dict.fromkeys(d.text for d in diagnoses if d.text not in drafted)):
@@ -151,14 +154,29 @@ class _Drafter:
         elif not doctor and clause.named("symptom", "vital_sign", "drug", "diagnosis", "procedure"):
             self.add("现病史", clause.text + "。", [index])
 
+    def prescription(self, index: int) -> None:
+        """A drug the doctor names, with the clauses of the same utterance that go on to say how to take it
+        (给你开点阿莫西林，一次1粒，每日3次)."""
+        parts = [index]
+        for following in range(index + 1, len(self.clauses)):
+            clause = self.clauses[following]
+            if clause.utterance != self.clauses[index].utterance or clause.entities or not drug_details(clause.text):
+                break
+            parts.append(following)
+        self.used.update(parts)
+        self.add("医嘱", "，".join(self.clauses[i].text for i in parts) + "。", parts)
+
     def denied_by_answer(self, index: int, question: _Clause) -> None:
-        """无<symptom> when the patient's next clause denies the symptom the doctor asked about."""
-        symptoms = question.named("symptom", "diagnosis")
+        """无<symptom> (or 无<substance>过敏史) when the patient's next clause denies what the doctor asked about."""
         answer = next(
             (j for j in range(index + 1, min(index + 4, len(self.clauses))) if self.clauses[j].role != DOCTOR), None
         )
-        if not symptoms or answer is None or not _DENIAL.match(self.clauses[answer].text):
+        if answer is None or not _DENIAL.match(self.clauses[answer].text):
             return
-        names = "、".join(dict.fromkeys(s.text for s in symptoms))
-        section = "既往史" if _HISTORY.search(question.text) else "现病史"
-        self.add(section, f"无{names}。", [index, answer])
+        if allergy := _ALLERGY_QUESTION.search(question.text):
+            self.add("过敏史", f"无{allergy.group(1)}过敏史。", [index, answer])
+            return
+        if symptoms := question.named("symptom", "diagnosis"):
+            names = "、".join(dict.fromkeys(s.text for s in symptoms))
+            section = "既往史" if _HISTORY.search(question.text) else "现病史"
+            self.add(section, f"无{names}。", [index, answer])

@@ -14,6 +14,8 @@ from shenggu.solutions.medical.entities import extract_entities
 from shenggu.solutions.medical.lexicon import MedicalLexicon
 from shenggu.solutions.medical.numbers import normalize_clinical
 from shenggu.solutions.medical.record import SECTIONS, MedicalRecord, Statement
+from shenggu.text.pinyin import syllables
+from shenggu.text.script import is_han
 
 # Spoken names of each section. Names of two characters that are also ordinary words (诊断, 处理, 体检) start
 # a section only when a pause or colon follows them (see _HEADER).
@@ -51,6 +53,14 @@ _NAMES = "|".join(sorted(_NAME_TO_SECTION, key=len, reverse=True))
 # weak ones need a colon, comma or the end of the piece after them.
 _HEADER = re.compile(rf"^[{_MARKS}]*({_NAMES})(?:[：:，,。 ]+|是|为)?")
 
+# Recognition often writes a pause before a section name as a comma (咳嗽两天，既往史高血压): a full section
+# name after a comma still starts a section; the weak two-character names do not (他的诊断，…).
+_STRONG_AFTER_COMMA = re.compile(
+    "[，,]\\s*(?=(?:{}))".format(
+        "|".join(sorted((n for n in _NAME_TO_SECTION if n not in _WEAK_NAMES), key=len, reverse=True))
+    )
+)
+
 # Words that dictation vocabulary must get right: section names and commands (added to recognition's list).
 DICTATION_WORDS = [*_NAME_TO_SECTION, *EDIT_COMMANDS, *PUNCTUATION_COMMANDS]
 
@@ -76,6 +86,7 @@ class DictationBuilder:
     def feed(self, text: str, start: float | None = None, end: float | None = None) -> None:
         """Apply one recognized piece: text, section names and commands, left to right."""
         self._heard.append(text)
+        text = _STRONG_AFTER_COMMA.sub("。", text)
         pos = 0
         for m in _COMMAND.finditer(text):
             self._text(text[pos : m.start()], start, end)
@@ -114,12 +125,12 @@ class DictationBuilder:
 
     def _text(self, text: str, start: float | None, end: float | None) -> None:
         while text.strip(_MARKS):
-            header = _HEADER.match(text)
-            if header is not None and self._at_sentence_start() and self._is_header(header):
+            section, rest = self._header(text) if self._at_sentence_start() else (None, text)
+            if section is not None:
                 self._snapshot()
-                self._switch(_NAME_TO_SECTION[header.group(1)])
+                self._switch(section)
                 self._state.headers += 1
-                text = text[header.end() :]
+                text = rest
                 continue
             cut = _first_sentence_end(text)
             self._snapshot()
@@ -128,9 +139,21 @@ class DictationBuilder:
                 self._close()
             text = text[cut:]
 
-    def _is_header(self, header: re.Match[str]) -> bool:
-        name, rest = header.group(1), header.group(0)[len(header.group(1)) :]
-        return name not in _WEAK_NAMES or bool(rest.strip(" ")) or header.end() == len(header.string)
+    @staticmethod
+    def _header(text: str) -> tuple[str | None, str]:
+        """The section a sentence starts with, and the text after its name: a spoken name (weak names only
+        before a pause), or a canonical name misheard as a word that sounds the same without tones (主诉 as
+        住宿); ``(None, text)`` when the sentence starts with no section name."""
+        header = _HEADER.match(text)
+        if header is not None:
+            name, pause = header.group(1), header.group(0)[len(header.group(1)) :]
+            if name not in _WEAK_NAMES or pause.strip(" ") or header.end() == len(text):
+                return _NAME_TO_SECTION[name], text[header.end() :]
+        body = text.lstrip(_MARKS)
+        for name, sound in _SECTION_SOUNDS.items():
+            if len(body) >= len(name) and _all_han(body[: len(name)]) and _toneless(body[: len(name)]) == sound:
+                return name, body[len(name) :].lstrip("：:，, ")
+        return None, text
 
     def _at_sentence_start(self) -> bool:
         current = self._state.open
@@ -182,6 +205,17 @@ class DictationBuilder:
                 state.open = None
             elif state.closed.get(state.current):
                 state.closed[state.current].pop()
+
+
+def _toneless(text: str) -> str:
+    return "".join(s.rstrip("012345") for s in syllables(text))
+
+
+def _all_han(text: str) -> bool:
+    return all(is_han(c) for c in text)
+
+
+_SECTION_SOUNDS = {name: _toneless(name) for name in SECTIONS}
 
 
 def _first_sentence_end(text: str) -> int:
