@@ -7,7 +7,6 @@ readable, and ``POST .../versions/{n}/activate`` makes one active again (as a co
 
 from __future__ import annotations
 
-import copy
 from pathlib import PurePath
 from typing import Annotated, Literal
 
@@ -24,6 +23,7 @@ from shenggu.nlp.faq import files
 from shenggu.nlp.faq.types import KnowledgeBase
 from shenggu.service.deps import DatabaseDep, DbSessionDep, PrincipalDep, RateLimiterDep, SettingsDep
 from shenggu.service.errors import error_responses
+from shenggu.service.schemas import inline_schema
 from shenggu.service.schemas.knowledge import (
     ActivatedVersion,
     ImportedVersion,
@@ -83,23 +83,6 @@ class KnowledgeBaseBody(BaseModel):
     note: str = Field("", max_length=knowledge.MAX_NOTE_CHARS)
 
 
-def _inline(schema: dict) -> dict:
-    """A JSON schema with its ``$defs`` written in place (OpenAPI's components do not see them)."""
-    defs = schema.pop("$defs", {})
-
-    def resolve(node):
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return resolve(copy.deepcopy(defs[ref.removeprefix("#/$defs/")]))
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-
-    return resolve(schema)
-
-
 _UPLOAD_SCHEMA = {
     "type": "object",
     "required": ["file"],
@@ -114,7 +97,7 @@ _PUT_BODY = {
         "required": True,
         "content": {
             "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
-            "application/json": {"schema": _inline(KnowledgeBaseBody.model_json_schema())},
+            "application/json": {"schema": inline_schema(KnowledgeBaseBody.model_json_schema())},
         },
     }
 }

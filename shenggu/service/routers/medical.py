@@ -34,9 +34,8 @@ from shenggu.service.errors import ErrorBody, error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.routers.jobs import enqueue, store_upload
-from shenggu.service.routers.knowledge import _inline as inline_schema
-from shenggu.service.routers.stream import _options as stream_options
-from shenggu.service.routers.stream import _serve as serve_frames
+from shenggu.service.routers.stream import serve_frames, stream_options
+from shenggu.service.schemas import inline_schema
 from shenggu.service.schemas.medical import (
     MAX_TEXT_CHARS,
     MAX_TURNS,

@@ -46,7 +46,8 @@ MAX_BACKLOG_S = 30.0  # a stream this far behind real time is ended
 _QUEUED_FRAMES = 64  # frames read ahead of the recognizer; beyond them the socket itself holds the client back
 
 
-def _options(websocket: WebSocket) -> tuple[StreamOptions, int]:
+def stream_options(websocket: WebSocket) -> tuple[StreamOptions, int]:
+    """The stream options and sample rate a client asked for in the query string (raises BadStreamError)."""
     params = websocket.query_params
     if params.get("format", "pcm_s16le") != "pcm_s16le":
         raise BadStreamError("format must be pcm_s16le (raw 16-bit little-endian mono PCM)")
@@ -88,7 +89,7 @@ async def stream(
     await websocket.accept()
     try:
         principal = await run_in_threadpool(authenticate_key, websocket)
-        options, sample_rate = _options(websocket)
+        options, sample_rate = stream_options(websocket)
         with database.session() as session:
             check_audio(session, principal, 1.0)
             lists = split_commas(websocket.query_params.get("hotword_lists", ""))
@@ -103,7 +104,7 @@ async def stream(
     try:
         recognizer = await run_in_threadpool(engines.recognizer)
         session = StreamingSession(recognizer, options)
-        session_audio = await _serve(websocket, session, _resampler(sample_rate), settings.stream_idle_seconds)
+        session_audio = await serve_frames(websocket, session, _resampler(sample_rate), settings.stream_idle_seconds)
     except ShengguError as exc:
         await refuse(websocket, exc)
     except WebSocketDisconnect:
@@ -127,8 +128,9 @@ class _Frame:
     arrived: float  # time.monotonic()
 
 
-async def _serve(websocket: WebSocket, session: StreamingSession, resampler, idle_seconds: float) -> float:
-    """Recognize the frames the reader queues, in order; returns the audio seconds processed."""
+async def serve_frames(websocket: WebSocket, session: StreamingSession, resampler, idle_seconds: float) -> float:
+    """Recognize the frames the reader queues, in order, sending each event as a message; returns the audio
+    seconds processed. Live dictation runs the same loop on a socket that adds its own messages."""
     frames: asyncio.Queue[_Frame | Exception] = asyncio.Queue(maxsize=_QUEUED_FRAMES)
     reader = asyncio.create_task(_read(websocket, idle_seconds, frames))
     warn_s = session.options.shedding.warn_s

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -11,3 +13,21 @@ class ResponseBody(BaseModel):
     tests catch), so the documented shape is always the real one."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def inline_schema(schema: dict) -> dict:
+    """A JSON schema with its ``$defs`` written in place, for a request body documented by hand in
+    ``openapi_extra`` (OpenAPI's components do not see those ``$defs``)."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(copy.deepcopy(defs[ref.removeprefix("#/$defs/")]))
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
