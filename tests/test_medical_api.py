@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 from shenggu.config import Settings
 from shenggu.service.app import create_app
 from shenggu.service.schemas.medical import MAX_TEXT_CHARS
+from shenggu.solutions.medical.grounding import ungrounded_values
 from tests.medical_speech import dictation_audio, dictation_wav
 from tests.servers import call_as, running_server, tenant_keys
 
@@ -111,6 +112,26 @@ def test_text_without_medical_content_has_a_reason_and_no_sections(server):
     assert drafted["sections"] == [] and drafted["reason"]
 
 
+@pytest.mark.slow
+def test_language_model_fills_empty_sections_with_grounded_values_only(server):
+    dialogue = [
+        {"role": "patient", "text": "医生，我咳嗽三天了，晚上咳得厉害。"},
+        {"role": "doctor", "text": "有没有发烧？"},
+        {"role": "patient", "text": "没有发烧。"},
+        {"role": "doctor", "text": "多喝水，注意休息，如果加重及时来医院。"},
+    ]
+    plain = create(server, {"mode": "consultation", "dialogue": dialogue})["record"]
+    filled = create(server, {"mode": "consultation", "dialogue": dialogue, "llm_fill": True})["record"]
+    # the rules' sections are kept as they were; the model only adds sections that were empty
+    for name, text in section_texts(plain).items():
+        assert section_texts(filled)[name] == text
+    added = [st for s in filled["sections"] for st in s["statements"] if st["source"] == "llm"]
+    said = "".join(turn["text"] for turn in dialogue)
+    for statement in added:  # whatever the model wrote, no number, drug or diagnosis the dialogue lacks
+        assert not ungrounded_values(statement["text"], said), statement
+    assert all(flag["value"] for flag in filled["needs_review"] if flag["section"])
+
+
 @pytest.mark.parametrize(
     ("body", "status", "mentions"),
     [
@@ -122,6 +143,7 @@ def test_text_without_medical_content_has_a_reason_and_no_sections(server):
         ({"mode": "text", "text": "发热" * (MAX_TEXT_CHARS // 2 + 1)}, 413, str(MAX_TEXT_CHARS)),
         ({"mode": "report", "text": "发热"}, 422, "mode"),
         ({"mode": "consultation", "dialogue": [{"role": "nurse", "text": "发热"}]}, 422, "role"),
+        ({"mode": "text", "text": "发热", "llm_fill": True}, 400, "consultation"),
     ],
 )
 def test_bad_text_requests(server, body, status, mentions):
@@ -260,6 +282,7 @@ def test_a_recording_becomes_a_record_through_its_job(server, recognizer):
         ({"mode": "consultation", "doctor": "王医生"}, "王医生"),
         ({"mode": "dictation", "doctor": "王医生"}, "consultation"),
         ({"medical_vocabulary": "maybe"}, "medical_vocabulary"),
+        ({"mode": "dictation", "llm_fill": "true"}, "consultation"),
     ],
 )
 def test_bad_recording_requests_are_refused_before_a_job(server, fields, mentions):

@@ -199,7 +199,7 @@ def test_language_model_fill_keeps_only_grounded_values() -> None:
     ]
     record = draft_consultation(dialogue)
     model = _ScriptedModel({"初步诊断": "病毒性感冒", "处理意见": "口服对乙酰氨基酚0.5g，多喝水。", "既往史": ""})
-    added = fill_empty_sections(record, model)
+    added = fill_empty_sections(record, model.chat)
     assert "初步诊断" in model.asked and "主诉" not in model.asked  # only the empty sections are asked for
     sections = {s.name: s.text for s in record.sections}
     assert "既往史" not in sections and "初步诊断" not in sections  # empty answer; a diagnosis nobody said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -277,13 +278,16 @@ class MedicalRequest:
     record_id: str
     mode: str = "dictation"
     vocabulary: bool = True
+    llm_fill: bool = False  # consultation: the language model drafts the sections the rules left empty
 
     @classmethod
-    def parse(cls, record_id: str, mode: str, vocabulary: bool) -> MedicalRequest:
+    def parse(cls, record_id: str, mode: str, vocabulary: bool, llm_fill: bool = False) -> MedicalRequest:
         """Validate raw request fields (raises InvalidOptionError)."""
         if mode not in MEDICAL_AUDIO_MODES:
             raise InvalidOptionError(f"mode must be dictation or consultation, not '{mode[:20]}'")
-        return cls(record_id, mode, vocabulary)
+        if llm_fill and mode != "consultation":
+            raise InvalidOptionError("llm_fill applies to mode=consultation only")
+        return cls(record_id, mode, vocabulary, llm_fill)
 
     def transcription(
         self, session: Session, tenant_id: int, hotwords: str, lists: str, doctor: str
@@ -332,6 +336,10 @@ def run_medical_record(
     recognition = medical_options(request.hotwords, medical.vocabulary)
     transcript = run_transcription(path, request, name, engines, progress, recognition)
     record = consultation_record(transcript) if medical.mode == "consultation" else dictation_record(transcript)
+    if medical.llm_fill:
+        from shenggu.solutions.medical.llm_fill import fill_empty_sections
+
+        fill_empty_sections(record, partial(engines.chat_queue().chat, request.tenant))
     files = write_record_files(record, results_dir, medical.record_id)
     return {**record.to_dict(), "files": sorted(p.name for p in files.values())}, transcript.duration
 

@@ -14,6 +14,7 @@ that breaks off keeps what was dictated: the record is stored all the same (it i
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
@@ -30,6 +31,7 @@ from shenggu.logs import get_logger
 from shenggu.service.audio_requests import AudioRequest, AudioRequestDep
 from shenggu.service.auth import authenticate_key
 from shenggu.service.deps import DatabaseDep, DbSessionDep, EnginesDep, PrincipalDep, SettingsDep, StreamSlotsDep
+from shenggu.service.engines import Engines
 from shenggu.service.errors import ErrorBody, error_responses
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
@@ -56,6 +58,7 @@ from shenggu.solutions.medical.corrections import apply_corrections, check_secti
 from shenggu.solutions.medical.dictation import DictationBuilder
 from shenggu.solutions.medical.fhir import to_fhir_bundle
 from shenggu.solutions.medical.from_text import text_record
+from shenggu.solutions.medical.llm_fill import fill_empty_sections
 from shenggu.solutions.medical.outputs import render_document
 from shenggu.solutions.medical.pipeline import medical_options
 from shenggu.solutions.medical.record import MedicalRecord
@@ -105,6 +108,12 @@ _UPLOAD_SCHEMA = {
             "default": True,
             "description": "Correct recognition towards the bundled medical terms and the dictation words.",
         },
+        "llm_fill": {
+            "type": "boolean",
+            "default": False,
+            "description": "consultation: the bundled language model drafts the sections the extractive drafter "
+            "left empty; every value it writes must be found in the conversation (else dropped and flagged).",
+        },
         "doctor": {
             "type": "string",
             "description": "consultation: the enrolled voice (/v1/speakers) of the doctor; without it the speaker "
@@ -131,7 +140,7 @@ _ACCEPTED = {202: {"model": MedicalRecordAccepted, "description": "A recording a
     openapi_extra=_CREATE_BODY,
     responses={**_ACCEPTED, **error_responses(413, 415)},
 )
-async def create_record(request: Request, audio: AudioRequestDep) -> dict | JSONResponse:
+async def create_record(request: Request, audio: AudioRequestDep, engines: EnginesDep) -> dict | JSONResponse:
     """Make a record. A recording (multipart ``file``, ``mode`` dictation or consultation): 202, and a job
     recognizes it with the medical vocabulary and reads the dictation, or diarizes the consultation into doctor
     and patient and drafts the record; poll ``GET /v1/medical/records/{id}``. Text (JSON ``{"mode":
@@ -141,7 +150,7 @@ async def create_record(request: Request, audio: AudioRequestDep) -> dict | JSON
     if content_type == "multipart/form-data":
         return await _record_job(request, audio)
     if content_type == "application/json" or content_type.endswith("+json"):
-        return await _text_record(request, audio)
+        return await _text_record(request, audio, engines)
     raise InvalidOptionError(
         "send a recording as multipart/form-data (field 'file') or text as application/json "
         '({"mode": "dictation", "text": "..."})'
@@ -156,7 +165,10 @@ async def _record_job(request: Request, audio: AudioRequest) -> JSONResponse:
             raise InvalidOptionError("send the recording in the multipart field 'file'")
         tenant_id = audio.principal.tenant_id
         medical = MedicalRequest.parse(
-            medical_store.new_id(), _form_text(form, "mode", "dictation"), _flag(form.get("medical_vocabulary"))
+            medical_store.new_id(),
+            _form_text(form, "mode", "dictation"),
+            _flag(form.get("medical_vocabulary")),
+            _flag(form.get("llm_fill"), "llm_fill", default=False),
         )
         hotwords, lists, doctor = (_form_text(form, name) for name in ("hotwords", "hotword_lists", "doctor"))
         with audio.database.session() as session:
@@ -181,10 +193,10 @@ def _form_text(form: FormData, name: str, default: str = "") -> str:
     return value
 
 
-def _flag(value: object, name: str = "medical_vocabulary") -> bool:
-    """A boolean form field or query parameter (true/false, 1/0, yes/no, on/off; absent: true)."""
+def _flag(value: object, name: str = "medical_vocabulary", default: bool = True) -> bool:
+    """A boolean form field or query parameter (true/false, 1/0, yes/no, on/off; absent: ``default``)."""
     if value is None:
-        return True
+        return default
     text = value.strip().lower() if isinstance(value, str) else ""
     if text in ("true", "1", "yes", "on"):
         return True
@@ -193,7 +205,7 @@ def _flag(value: object, name: str = "medical_vocabulary") -> bool:
     raise InvalidOptionError(f"{name} must be true or false")
 
 
-async def _text_record(request: Request, audio: AudioRequest) -> dict:
+async def _text_record(request: Request, audio: AudioRequest, engines: Engines) -> dict:
     try:
         body = RecordFromText.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -201,6 +213,12 @@ async def _text_record(request: Request, audio: AudioRequest) -> dict:
     text, dialogue = _checked_text(body)
     audio.limiter.check(audio.principal)
     record = await run_in_threadpool(text_record, body.mode, text, dialogue)
+    if body.llm_fill:
+        if body.mode != "consultation":
+            raise InvalidOptionError("llm_fill applies to mode consultation only")
+        queue = await run_in_threadpool(engines.chat_queue)  # the first call loads the model
+        chat = partial(queue.chat, str(audio.principal.tenant_id))
+        await run_in_threadpool(fill_empty_sections, record, chat)
     characters = len(text) + sum(len(said) for _, said in dialogue)
     with audio.database.session() as session:
         row = medical_store.create(session, audio.principal.tenant_id, body.mode, record.to_dict())

@@ -52,6 +52,11 @@ class RecordFromText(BaseModel):
         description=f"consultation mode: the turns in order (at most {MAX_TURNS}, {MAX_TEXT_CHARS} characters).",
         examples=[[{"role": "doctor", "text": "哪里不舒服？"}, {"role": "patient", "text": "发烧三天了。"}]],
     )
+    llm_fill: bool = Field(
+        False,
+        description="consultation mode: the bundled language model drafts the sections the extractive drafter left "
+        "empty; a value it writes that the dialogue does not hold is dropped and listed in needs_review.",
+    )
 
 
 class RecordCorrections(BaseModel):

@@ -175,8 +175,10 @@ class _Drafter:
             return
         if allergy := _ALLERGY_QUESTION.search(question.text):
             self.add("过敏史", f"无{allergy.group(1)}过敏史。", [index, answer])
-            return
-        if symptoms := question.named("symptom", "diagnosis"):
+        elif symptoms := question.named("symptom", "diagnosis"):
             names = "、".join(dict.fromkeys(s.text for s in symptoms))
             section = "既往史" if _HISTORY.search(question.text) else "现病史"
             self.add(section, f"无{names}。", [index, answer])
+        else:
+            return
+        self.used.add(answer)  # the denial is recorded here, not again as the patient's own clause
