@@ -237,3 +237,13 @@ def test_consultation_prescription_and_allergy_denied_in_the_answer() -> None:
     drug = next(e for e in order.entities if e.type == "drug")
     assert drug.attributes == {"dose": "1", "unit": "粒", "frequency": "每日3次"}
     assert record.statements_of("处理意见")[0].text == "多喝水。"
+
+
+def test_written_orders_with_run_together_abbreviations() -> None:
+    text = "予CHOP方案：环磷酰胺1100MGIV，D1+长春新碱2MG，IV，D1+泼尼松10MGTID，D1-D14。"
+    drugs = {e.text: e.attributes for e in extract_entities(text) if e.type == "drug"}
+    assert drugs["环磷酰胺"] == {"dose": "1100", "unit": "mg", "route": "IV"}
+    assert drugs["长春新碱"] == {"dose": "2", "unit": "mg", "route": "IV"}
+    assert drugs["泼尼松"] == {"dose": "10", "unit": "mg", "frequency": "TID"}
+    # the unit's written case is not a different unit
+    assert ungrounded_values("环磷酰胺1100mg", text) == []

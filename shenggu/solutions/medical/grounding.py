@@ -9,16 +9,20 @@ import re
 from shenggu.solutions.medical.entities import extract_entities
 from shenggu.solutions.medical.lexicon import MedicalLexicon
 from shenggu.solutions.medical.numbers import normalize_clinical
-from shenggu.solutions.medical.patterns import CLAUSE_END
+from shenggu.solutions.medical.patterns import CLAUSE_END, canonical_unit
 from shenggu.solutions.medical.record import Entity, MedicalRecord, ReviewFlag, Statement
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_UNIT = re.compile(r"mmHg|℃|次/分|IU|mg|μg|ug|ml|mL|kg|cm|mm|(?<=\d)g|(?<=\d)L|%")
+_UNIT = re.compile(r"mmHg|℃|次/分|IU|mg|μg|ug|ml|kg|cm|mm|(?<=\d)g|(?<=\d)L|%", re.IGNORECASE)
 _CLAUSE = re.compile(f"[^{CLAUSE_END}]+[{CLAUSE_END}]*")
 
 
 def _numbers(text: str) -> set[str]:
     return {_canonical_number(n) for n in _NUMBER.findall(text)}
+
+
+def _units(text: str) -> set[str]:
+    return {canonical_unit(u) if u.lower() != "mmhg" else "mmHg" for u in _UNIT.findall(text)}
 
 
 def _canonical_number(number: str) -> str:
@@ -31,7 +35,7 @@ def ungrounded_values(text: str, transcript: str, lexicon: MedicalLexicon | None
     source = normalize_clinical(transcript)
     text = normalize_clinical(text)
     missing = sorted(_numbers(text) - _numbers(source))
-    missing += sorted(set(_UNIT.findall(text)) - set(_UNIT.findall(source)))
+    missing += sorted(_units(text) - _units(source))
     denied = {_key(e) for e in extract_entities(source, lexicon) if e.negated}
     for entity in extract_entities(text, lexicon):
         if entity.type in ("drug", "diagnosis") and not entity.negated and entity.text not in source:

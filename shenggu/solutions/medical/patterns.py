@@ -66,12 +66,29 @@ _FREQUENCY = re.compile(
 _COURSE = re.compile(r"(?:共|连用|连服|服用|用)?(\d+)(天|日|周)(?!前)")
 
 
+_UNIT_FORMS = {"mg": "mg", "g": "g", "μg": "μg", "ug": "μg", "ml": "ml", "iu": "IU", "u": "U"}
+
+
+def canonical_unit(unit: str) -> str:
+    """A dose unit as records write it: 10MG → mg, ug → μg, iu → IU; Chinese units (片, 万单位) as given."""
+    return _UNIT_FORMS.get(unit.lower(), unit)
+
+
+# Written orders run their Latin abbreviations together (1100MGIV, 10MGTID, 60MGPOD1-14): a space between
+# unit, route, frequency and day lets the patterns read them.
+_RUN_TOGETHER = re.compile(
+    r"(?i)(?<=\d)(mg|μg|ug|ml|iu|g)(?=ivgtt|iv|po|im|ih|qd|bid|tid|qid|qn|prn|q\d+h|d\d)|"
+    r"(?<=[a-z])(ivgtt|iv|po|im|ih)(?=qd|bid|tid|qid|qn|prn|q\d+h|d\d)"
+)
+
+
 def drug_details(tail: str) -> dict[str, str]:
     """Dose, unit, route, frequency and duration written after a drug's name (``tail`` is the text up to the
     clause's end or the next drug)."""
+    tail = _RUN_TOGETHER.sub(lambda m: m.group(0) + " ", tail)
     details: dict[str, str] = {}
     if m := _DOSE.search(tail):
-        details["dose"], details["unit"] = m.group(1), m.group(2)
+        details["dose"], details["unit"] = m.group(1), canonical_unit(m.group(2))
     if m := _ROUTE.search(tail):
         details["route"] = m.group(0)
     if m := _FREQUENCY.search(tail):
