@@ -57,6 +57,14 @@ def consult(
     ] = None,
     hotwords: Hotwords = None,
     no_medical_vocabulary: NoVocabulary = False,
+    llm_fill: Annotated[
+        bool,
+        typer.Option(
+            "--llm-fill",
+            help="Let the bundled language model draft the sections the rules left empty (values it writes that "
+            "the conversation lacks are dropped and listed for review).",
+        ),
+    ] = False,
 ) -> None:
     """A doctor–patient consultation (two speakers) → its drafted record, each statement linked to what was said."""
     from shenggu.asr.registry import get_recognizer
@@ -73,6 +81,11 @@ def consult(
     recognizer = get_recognizer(settings=get_settings())
     with _progress(file) as progress:
         record = consult_file(file, recognizer, options, encoder, voice, progress)
+    if llm_fill:
+        from shenggu.llm.llama import get_language_model
+        from shenggu.solutions.medical.llm_fill import fill_empty_sections
+
+        fill_empty_sections(record, get_language_model(get_settings()).chat)
     _write(record, out)
 
 
