@@ -247,3 +247,13 @@ def test_written_orders_with_run_together_abbreviations() -> None:
     assert drugs["泼尼松"] == {"dose": "10", "unit": "mg", "frequency": "TID"}
     # the unit's written case is not a different unit
     assert ungrounded_values("环磷酰胺1100mg", text) == []
+
+
+def test_a_dose_belongs_to_its_own_drug() -> None:
+    # a later drug's dose, after a clause about something else, is not this drug's
+    drugs = {e.text: e.attributes for e in extract_entities("口服替吉奥时出现皮疹等不适，行替加氟3.6G泵入。")}
+    assert drugs["替吉奥"] == {}
+    # a medicine named after what it treats is a drug, and a list of drugs gives none of them a dose
+    text = "吃了布洛芬，感冒颗粒，还有一袋益生菌。"
+    found = {(e.type, e.text): e.attributes for e in extract_entities(text) if e.type == "drug"}
+    assert found[("drug", "感冒颗粒")] == {} and found[("drug", "布洛芬")] == {}

@@ -132,7 +132,11 @@ def _named_spans(text: str, matcher: _Matcher) -> list[tuple[int, int, str]]:
                 end += next((len(f) for f in _DRUG_FORMS if text.startswith(f, end)), 0)
             # A lexicon term followed by a diagnosis suffix is part of a longer name (肺 + 炎 handled by the
             # lexicon; 支气管 + 哮喘 by the next match): only a suffix rule that ends later replaces it.
-            rule = _suffix_rule(text, end, pos) if kind in ("body_part", "symptom") else None
+            rule = None
+            if kind in ("body_part", "symptom"):
+                rule = _suffix_rule(text, end, pos)
+            elif kind == "diagnosis" and (form := _suffix_rule(text, end, pos)) and form[2] == "drug":
+                rule = form  # 感冒 + 颗粒: a medicine named after what it treats
             if rule is not None:
                 spans.append(rule)
                 pos = limit = rule[1]
@@ -249,4 +253,19 @@ def _attach_drug_details(text: str, entities: list[Entity]) -> None:
         stop = min([i for c in "。；;\n" if (i := text.find(c, drug.end)) >= 0] or [len(text)])
         if following is not None:
             stop = min(stop, following.start)
-        drug.attributes.update(drug_details(text[drug.end : stop]))
+        drug.attributes.update(drug_details(_order_tail(text[drug.end : stop])))
+
+
+def _order_tail(tail: str) -> str:
+    """The part of the text after a drug's name that can still be its order: the rest of its own clause, and the
+    clauses after it as long as each says how to take it (阿莫西林，一次1粒，每日3次). A clause that goes on
+    about something else (口服替吉奥时出现皮疹，…) ends it, so a later drug's dose is not read as this one's."""
+    clauses = re.split(r"(?<=[，,])", tail)
+    if clauses[0].strip("，, ") and not drug_details(clauses[0]):
+        return clauses[0]
+    kept = [clauses[0]]
+    for clause in clauses[1:]:
+        if not drug_details(clause):
+            break
+        kept.append(clause)
+    return "".join(kept)
