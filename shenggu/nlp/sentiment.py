@@ -1,4 +1,7 @@
-"""Sentiment of Mandarin text with SnowNLP: a weak baseline, not a calibrated model.
+"""Sentiment of Mandarin text: two engines, SnowNLP's naive Bayes (``snownlp``, the default) and shenggu's
+logistic regression on sentence embeddings and a lexicon (``lexicon-embedding``, :mod:`shenggu.nlp.sentiment_model`:
+negation, degree words and contrast, trained on reviews outside the evaluation domain). ``shenggu bench qa``
+compares them on the same rows; the rest of this doc is about the baseline.
 
     sentiment("质量太差了，用了两天就坏了，非常失望。").score → 0.00 (negative)
     sentiment("菜非常好吃，服务也很热情，下次还会再来！").score   → 0.68 (positive)
@@ -19,18 +22,19 @@ keeps module-level state.
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 
 from shenggu.errors import InvalidOptionError
 from shenggu.lazy import once
+from shenggu.nlp import sentiment_model
 from shenggu.text.script import has_han
 
 POSITIVE_AT = 0.6  # score ≥ this: "positive"
 NEGATIVE_AT = 0.4  # score ≤ this: "negative"; between the two: "neutral"
 MODEL = "snownlp-0.12.3 naive Bayes (shopping reviews); weak baseline"
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+ENGINES = ("snownlp", "lexicon-embedding")
+DEFAULT_ENGINE = "snownlp"
 _lock = threading.Lock()
 
 
@@ -54,13 +58,14 @@ class Sentiment:
     score: float
     label: str
     sentences: list[SentenceSentiment]
+    model: str = MODEL
 
     def to_dict(self) -> dict:
         """JSON form for the API and ``--format json``."""
         return {
             "score": round(self.score, 4),
             "label": self.label,
-            "model": MODEL,
+            "model": self.model,
             "sentences": [s.to_dict() for s in self.sentences],
         }
 
@@ -84,21 +89,40 @@ def _score(text: str) -> float:
         return float(classifier.classify(text))
 
 
-def sentiment(text: str) -> Sentiment:
-    """Score ``text`` sentence by sentence, P(positive) from a weak baseline (see the module doc).
+def sentiment(text: str, engine: str = DEFAULT_ENGINE) -> Sentiment:
+    """Score ``text`` and each of its sentences, P(positive), with ``engine`` (see :data:`ENGINES`).
 
-    The text's score is the mean of its sentences' scores weighted by their length: naive Bayes over a whole
-    long text multiplies the evidence of every sentence and saturates at 0 or 1. Raises
-    :class:`~shenggu.errors.InvalidOptionError` when the text has no Chinese character (English is not
-    supported).
+    ``snownlp`` (a weak baseline, see the module doc): the text's score is the mean of its sentences' scores
+    weighted by their length, because naive Bayes over a whole long text multiplies the evidence of every sentence
+    and saturates at 0 or 1. ``lexicon-embedding``: the model scores the whole text (as it was trained) and each
+    sentence. Raises :class:`~shenggu.errors.InvalidOptionError` for an unknown engine or when the text has no
+    Chinese character (English is not supported).
     """
+    if engine not in ENGINES:
+        raise InvalidOptionError(f"sentiment engine must be one of {', '.join(ENGINES)}, not '{engine[:40]}'")
     if not has_han(text):
         raise InvalidOptionError("sentiment analysis supports Chinese text only; this text has no Chinese characters")
-    pieces = [piece for m in _SENTENCE.finditer(text) if has_han(piece := m.group(0).strip())]
-    scores = [_score(piece) for piece in pieces]
+    pieces = [piece for m in sentiment_model.SENTENCE.finditer(text) if has_han(piece := m.group(0).strip())]
+    if engine == "snownlp":
+        scores = [_score(piece) for piece in pieces]
+        score = sum(len(p) * s for p, s in zip(pieces, scores, strict=True)) / sum(len(p) for p in pieces)
+        model = MODEL
+    else:
+        both = sentiment_model.probabilities([text.strip(), *pieces])
+        score, scores = float(both[0]), [float(s) for s in both[1:]]
+        model = sentiment_model.MODEL
     sentences = [SentenceSentiment(p, s, label_of(s)) for p, s in zip(pieces, scores, strict=True)]
-    score = sum(len(p) * s for p, s in zip(pieces, scores, strict=True)) / sum(len(p) for p in pieces)
-    return Sentiment(score, label_of(score), sentences)
+    return Sentiment(score, label_of(score), sentences, model)
 
 
-__all__ = ["MODEL", "NEGATIVE_AT", "POSITIVE_AT", "SentenceSentiment", "Sentiment", "label_of", "sentiment"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "MODEL",
+    "NEGATIVE_AT",
+    "POSITIVE_AT",
+    "SentenceSentiment",
+    "Sentiment",
+    "label_of",
+    "sentiment",
+]
