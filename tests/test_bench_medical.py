@@ -305,10 +305,10 @@ def test_the_baseline_is_scored_alike_and_a_failing_item_is_recorded(tmp_path: P
     import shenggu.bench.medical_baseline as baseline
     import shenggu.llm.chat_queue as chat_queue
 
-    def answer(queue, text: str, source: str) -> list[tuple[str, str]]:
+    def answer(queue, text: str, source: str, cache) -> list[tuple[str, str]]:
         return [(DIS, "肺癌"), (DRUG, "顺铂"), (DRUG, "阿司匹林")]  # two right, one not in the text
 
-    def fail(queue, dialogue) -> dict:
+    def fail(queue, dialogue, cache) -> dict:
         raise RuntimeError("model down")
 
     monkeypatch.setattr(chat_queue, "get_chat_queue", lambda settings: _Slots())
@@ -339,19 +339,23 @@ def test_bad_inputs_fail_with_one_line(tmp_path: Path):
     assert code == 2 and "--round-trip" in output
     code, output = _run("--records", str(_records(tmp_path, _NER)), "--out", out, "--voice", "zf_xiaoyi")
     assert code == 2 and "--voice needs --round-trip" in output
+    code, output = _run("--records", str(_records(tmp_path, _NER)), "--out", out, "--no-baseline", "--answers", out)
+    assert code == 2 and "--answers needs the baseline" in output
 
 
 class _Answering:
-    """A chat queue that answers every request with one JSON text."""
+    """A chat queue that answers every request with one JSON text, counting the requests."""
 
     slots = 1
 
     def __init__(self, answer: dict) -> None:
         self.answer = answer
+        self.asked = 0
 
     def chat(self, tenant, messages, options):
         from shenggu.llm.types import ChatResult
 
+        self.asked += 1
         return ChatResult(json.dumps(self.answer, ensure_ascii=False), 10, 10, "stop", 0.1)
 
 
@@ -362,3 +366,21 @@ def test_the_models_grouped_answers_become_typed_pairs():
     assert llm_entities(_Answering(answer), "肺癌，顺铂", CCKS) == [(DIS, "肺癌"), (DRUG, "顺铂"), (DRUG, "顺铂")]
     report = llm_report(_Answering({"主诉": "发热", "诊断": "感冒"}), [{"speaker": "doctor", "text": "发烧吗"}])
     assert report == {s: {"主诉": "发热", "诊断": "感冒"}.get(s, "") for s in REPORT_SECTIONS}
+
+
+def test_answers_are_kept_and_reused(tmp_path: Path):
+    from shenggu.bench.medical_baseline import AnswerCache, llm_entities
+    from shenggu.errors import InvalidOptionError
+
+    path = tmp_path / "answers.json"
+    model = _Answering({t: ["肺癌"] if t == DIS else [] for t in SET_TYPES[CCKS]})
+    cache = AnswerCache(path)
+    first = llm_entities(model, "肺癌", CCKS, cache)
+    assert llm_entities(model, "肺癌", CCKS, cache) == first and (model.asked, cache.reused) == (1, 1)
+    llm_entities(model, "胃癌", CCKS, cache)  # another passage is another request
+    assert model.asked == 2
+    resumed = AnswerCache(path)  # a later run reads the file
+    assert llm_entities(model, "胃癌", CCKS, resumed) == first and (model.asked, resumed.reused) == (2, 1)
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InvalidOptionError, match="not a file of answers"):
+        AnswerCache(path)

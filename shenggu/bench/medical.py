@@ -37,17 +37,19 @@ reports (its entity texts are located in the input, so they are false positives 
 Vitals and doses on clean text: every vital sign and every drug dose our extraction reports on the inputs (each
 ``ner`` passage as written; each dialogue turn in clinical written form, as the drafter reads it) is checked
 against the text itself (``medical_scoring.vital_sign_exact``, ``dose_exact``): a vital sign's span must be the
-entity's text, its last number the value and what follows it a written form of the unit; a dose must be written
-as dose + unit after the drug's name in its sentence, the number not cut out of a longer one:
-``vitals_doses_exact`` (share exact), ``vitals_doses_checked``, ``vitals_doses_mismatches``; ``doses_unread``
-lists drugs whose name is followed right away by a quantity the extraction did not read as their dose.
+entity's text, its last number the value and what follows it a written form of the unit; a drug's dose must be
+the first quantity written after its name within its clause, number for number and unit for unit (units in
+records' form: MG = mg): ``vitals_doses_exact`` (share exact), ``vitals_doses_checked``,
+``vitals_doses_mismatches``; ``doses_unread`` lists drugs whose name is followed right away by a quantity the
+extraction did not read as their dose.
 
 Speed and size: ``records_per_minute`` (our extraction and drafting only, lexicon loaded first), ``peak_rss_mb``,
-``n_ner``, ``n_reports``, ``baseline_seconds`` (the model's calls, loaded first; as many at once as it has slots),
-``failed`` (items that failed, each recorded under ``failures`` in results.json and left out of the scores).
-``baseline_failed``: items the model failed on (an error, or an answer cut at the token limit), left out of the
-baseline's scores; when there are any, ``entity_f1_on_baseline_items`` and ``report_rouge_l_on_baseline_items``
-score ours on the items the model answered.
+``n_ner``, ``n_reports``, ``baseline_seconds`` (the model's calls, loaded first; as many at once as it has
+slots; with ``answers``, a JSON file of the model's answers, those already there are reused and
+``baseline_reused`` says how many), ``failed`` (items that failed, each recorded under ``failures`` in
+results.json and left out of the scores). ``baseline_failed``: items the model failed on (an error, or an answer
+cut at the token limit), left out of the baseline's scores; when there are any, ``entity_f1_on_baseline_items``
+and ``report_rouge_l_on_baseline_items`` score ours on the items the model answered.
 
 ``round_trip`` = N: the first N ``ner`` passages, cut at a sentence end to ~150 characters, spoken and recognized
 (:mod:`shenggu.bench.medical_round_trip`): ``round_trip_cer``, ``round_trip_entity_f1``,
@@ -113,6 +115,7 @@ class MedicalBenchConfig:
     baseline: bool = True
     round_trip: int = 0  # first N ner passages spoken and recognized (0: none)
     voice: str | None = None  # round-trip voice (default: shenggu's default Mandarin voice)
+    answers: Path | None = None  # JSON file of the model's answers, reused and extended (see AnswerCache)
 
 
 def load_records(path: Path) -> list[dict]:
@@ -211,7 +214,8 @@ def run_medical_bench(config: MedicalBenchConfig) -> dict:
     done = len(ner_rows) + len(report_rows)
     summary["records_per_minute"] = round(60 * done / seconds, 1) if seconds else None
     if config.baseline:
-        summary["baseline_seconds"] = round(_baseline(ner_rows, report_rows, failures), 1)
+        seconds, reused = _baseline(ner_rows, report_rows, failures, config.answers)
+        summary["baseline_seconds"], summary["baseline_reused"] = round(seconds, 1), reused
         summary.update(_entity_summary(ner_rows, "baseline", "baseline_"))
         summary.update(_report_summary(report_rows, "baseline", "baseline_"))
         summary.update(_invented_summary(report_rows, "baseline", "baseline_"))
@@ -326,22 +330,26 @@ def _scored_report(item: dict, sections: dict[str, str]) -> dict:
 # -- the baseline -------------------------------------------------------------------------------------------
 
 
-def _baseline(ner_rows: list[dict], report_rows: list[dict], failures: list[dict]) -> float:
+def _baseline(
+    ner_rows: list[dict], report_rows: list[dict], failures: list[dict], answers: Path | None
+) -> tuple[float, int]:
     """Ask the model for every passage's entities and every dialogue's report (as many at once as it has slots),
-    adding ``baseline`` to each row; returns the seconds the calls took (the model is loaded first)."""
-    from shenggu.bench.medical_baseline import llm_entities, llm_report
+    adding ``baseline`` to each row; returns the seconds the calls took (the model is loaded first) and how many
+    answers came from the ``answers`` file instead."""
+    from shenggu.bench.medical_baseline import AnswerCache, llm_entities, llm_report
     from shenggu.config import get_settings
     from shenggu.llm.chat_queue import get_chat_queue
 
+    cache = AnswerCache(answers)
     queue = get_chat_queue(get_settings())
 
     def entities(row: dict) -> dict:
-        returned = llm_entities(queue, row["text"], row["source"])
+        returned = llm_entities(queue, row["text"], row["source"], cache)
         row["baseline"] = {**_scored_entities(row["gold"], locate_texts(row["text"], returned)), "returned": returned}
         return row
 
     def report(row: dict) -> dict:
-        written = llm_report(queue, row["dialogue"])
+        written = llm_report(queue, row["dialogue"], cache)
         values, invented = checked_values(list(written.values()), dialogue_text(row))
         row["baseline"] = {**_scored_report({"sections": row["reference"]}, written), "values": values}
         row["baseline_invented"] = invented
@@ -360,7 +368,7 @@ def _baseline(ner_rows: list[dict], report_rows: list[dict], failures: list[dict
     with ThreadPoolExecutor(max_workers=queue.slots) as pool:
         list(pool.map(run, jobs))
     progress.close()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cache.reused
 
 
 # -- summaries ----------------------------------------------------------------------------------------------

@@ -35,6 +35,13 @@ def bench_medical(
     voice: Annotated[
         str | None, typer.Option(help="With --round-trip: a Mandarin voice id (default: the default Mandarin voice).")
     ] = None,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            help="With the baseline: JSON file of the model's answers (reused and extended), so that an interrupted "
+            "or repeated run asks the model once per item."
+        ),
+    ] = None,
 ) -> None:
     """Medical: entity F1 (overlap and exact), report ROUGE-L, invented values, vitals/doses, vs a plain LLM."""
     from shenggu.bench.medical import MedicalBenchConfig, run_medical_bench
@@ -50,5 +57,7 @@ def bench_medical(
             raise InvalidOptionError("--voice needs --round-trip")
         if get_voice(voice).language != "zh":  # an unknown or English voice fails before any model loads
             raise InvalidOptionError(f"--voice {voice} is not a Mandarin voice")
-    summary = run_medical_bench(MedicalBenchConfig(records, out, limit, baseline, round_trip, voice))
+    if answers is not None and not baseline:
+        raise InvalidOptionError("--answers needs the baseline (not with --no-baseline)")
+    summary = run_medical_bench(MedicalBenchConfig(records, out, limit, baseline, round_trip, voice, answers))
     print_summary(summary, out)
