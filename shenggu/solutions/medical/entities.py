@@ -71,8 +71,7 @@ class _Matcher:
         return [
             (start + length, kind)
             for length in range(len(folded), 0, -1)
-            if (kind := self._terms.get(folded[:length])) is not None
-            and _latin_bounded(text, start, start + length)
+            if (kind := self._terms.get(folded[:length])) is not None and _latin_bounded(text, start, start + length)
         ]
 
 
