@@ -4,8 +4,10 @@ from shenggu.audio.decode import (
     SAMPLE_RATE,
     AudioSource,
     decode_audio,
+    decode_channels,
     encode_wav,
     iter_audio_chunks,
+    probe_channels,
     probe_duration,
 )
 from shenggu.audio.errors import (
@@ -35,7 +37,9 @@ __all__ = [
     "TruncatedAudioError",
     "UnsupportedAudioError",
     "decode_audio",
+    "decode_channels",
     "encode_wav",
     "iter_audio_chunks",
+    "probe_channels",
     "probe_duration",
 ]

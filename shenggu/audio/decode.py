@@ -82,6 +82,8 @@ MAX_CHANNELS = 8
 # Normalise the downmix matrix so stereo becomes (L + R) / 2; FFmpeg's default (L + R) / √2 would
 # clip loud recordings whose channels are alike.
 _RESAMPLER_OPTIONS = {"rematrix_maxval": "1.0"}
+# The output layouts decoding offers: mono for everything, stereo for calls recorded one party per channel.
+_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2}
 
 
 # --------------------------------------------------------------------------------------------- input
@@ -289,11 +291,11 @@ def _duration_is_reliable(container: av.container.InputContainer) -> bool:
 # -------------------------------------------------------------------------------------------- decode
 
 
-def _new_resampler() -> av.AudioResampler:
+def _new_resampler(layout: str = "mono") -> av.AudioResampler:
     try:
-        return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE, options=_RESAMPLER_OPTIONS)
+        return av.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE, options=_RESAMPLER_OPTIONS)
     except TypeError:  # older PyAV takes no options: downmix at FFmpeg's default (L + R) / √2
-        return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        return av.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE)
 
 
 def _frame_samples(frames: list[av.AudioFrame | None]) -> Iterator[np.ndarray]:
@@ -308,15 +310,19 @@ def _frame_samples(frames: list[av.AudioFrame | None]) -> Iterator[np.ndarray]:
             yield samples.astype(np.float32, copy=False)
 
 
-def _iter_decoded(source: AudioSource, name: str | None, max_seconds: float | None) -> Iterator[np.ndarray]:
-    """Yield the audio as variable-length 16 kHz mono float32 pieces (one per decoded frame)."""
+def _iter_decoded(
+    source: AudioSource, name: str | None, max_seconds: float | None, layout: str = "mono"
+) -> Iterator[np.ndarray]:
+    """Yield the audio as variable-length 16 kHz float32 pieces (one per decoded frame; for a ``stereo``
+    layout the samples are interleaved left, right)."""
     decoded = 0
+    channels = _LAYOUT_CHANNELS[layout]
     with _open_input(source, name) as (fileobj, label, head):
         _check_wav_complete(fileobj, label, head)
         with _open_container(fileobj, label, head) as container:
             try:
-                for piece in _decode_container(container, label, max_seconds):
-                    decoded += piece.size
+                for piece in _decode_container(container, label, max_seconds, layout):
+                    decoded += piece.size // channels
                     yield piece
             except AudioError as exc:
                 exc.decoded_seconds = decoded / SAMPLE_RATE  # the caller meters the work already done
@@ -324,8 +330,9 @@ def _iter_decoded(source: AudioSource, name: str | None, max_seconds: float | No
 
 
 def _decode_container(
-    container: av.container.InputContainer, label: str, max_seconds: float | None
+    container: av.container.InputContainer, label: str, max_seconds: float | None, layout: str = "mono"
 ) -> Iterator[np.ndarray]:
+    channels = _LAYOUT_CHANNELS[layout]
     stream = _audio_stream(container, label)
     declared = _declared_seconds(container, stream)
     if max_seconds is not None and declared is not None and declared > max_seconds * 1.05:
@@ -346,7 +353,7 @@ def _decode_container(
         except av.error.FFmpegError as exc:  # a sample format or layout the resampler cannot convert
             raise UnsupportedAudioError(f"{label} has audio in a form that cannot be converted to mono") from exc
         for samples in _frame_samples(frames):
-            produced += samples.size
+            produced += samples.size // channels
             if max_samples is not None and produced > max_samples:
                 raise AudioTooLongError(f"{label} is longer than the {max_seconds:g} s limit")
             yield samples
@@ -391,7 +398,7 @@ def _decode_container(
                 _check_format(label, frame.sample_rate, frame.layout.nb_channels)
                 if resampler is not None:
                     yield from convert(None)
-                resampler = _new_resampler()
+                resampler = _new_resampler(layout)
                 input_key = key
             yield from convert(frame)
 
@@ -477,6 +484,29 @@ def probe_duration(source: AudioSource, name: str | None = None) -> float | None
         _open_container(fileobj, label, head) as container,
     ):
         return _declared_seconds(container, _audio_stream(container, label))
+
+
+def probe_channels(source: AudioSource, name: str | None = None) -> int:
+    """The number of channels the file's audio stream declares, without decoding (errors as
+    :func:`probe_duration`)."""
+    with (
+        _open_input(source, name) as (fileobj, label, head),
+        _open_container(fileobj, label, head) as container,
+    ):
+        return _audio_stream(container, label).codec_context.channels
+
+
+def decode_channels(source: AudioSource, name: str | None = None, max_seconds: float | None = None) -> np.ndarray:
+    """Decode the whole of ``source`` keeping its two sides apart: a ``(2, samples)`` 16 kHz float32 array for a
+    recording with two or more channels (more are mixed down to left and right), ``(1, samples)`` for a mono one.
+
+    For call recordings that hold one party per channel. ``source`` is read twice (its header, then the audio),
+    so it must be a path or bytes. Errors as :func:`decode_audio`."""
+    if probe_channels(source, name) < 2:
+        return decode_audio(source, name, max_seconds)[np.newaxis]
+    pieces = list(_iter_decoded(source, name, max_seconds, layout="stereo"))
+    interleaved = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    return np.ascontiguousarray(interleaved.reshape(-1, 2).T)
 
 
 def encode_wav(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -73,3 +73,7 @@ class LanguageModel(Protocol):
     ) -> Generator[ChatChunk, None, None]:
         """Answer the conversation piece by piece; closing the generator early stops the generation."""
         ...
+
+
+# One chat turn as solutions take it: a model's ``chat``, or a tenant's turn in the fair queue.
+Chat = Callable[[Sequence[ChatMessage], ChatOptions], ChatResult]

@@ -5,9 +5,8 @@ check, so a number, unit, drug, diagnosis or negation the conversation does not 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 
-from shenggu.llm.types import ChatMessage, ChatOptions, ChatResult, LanguageModelError
+from shenggu.llm.types import Chat, ChatMessage, ChatOptions, LanguageModelError
 from shenggu.solutions.medical.grounding import ground_record
 from shenggu.solutions.medical.lexicon import MedicalLexicon
 from shenggu.solutions.medical.record import MedicalRecord, ReviewFlag, Statement
@@ -21,9 +20,6 @@ _INSTRUCTIONS = (
     "你是门诊医生的书记助手。根据下面的医患对话，为指定的病历栏目各写一句简洁的记录。"
     "只能使用对话中出现的信息，不要添加对话里没有的数字、药物、诊断或检查；对话没有提到的栏目写空字符串。"
 )
-
-
-Chat = Callable[[Sequence[ChatMessage], ChatOptions], ChatResult]
 
 
 def fill_empty_sections(record: MedicalRecord, chat: Chat, lexicon: MedicalLexicon | None = None) -> int:

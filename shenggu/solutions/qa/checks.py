@@ -4,7 +4,7 @@ with evidence naming the utterances and times that decided it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shenggu.errors import InvalidOptionError
 from shenggu.solutions.qa import timing
@@ -37,6 +37,21 @@ class Context:
     call: Call
     text: CallText
     sentiment: SentimentFn | None = None
+    _scores: dict[int, float | None] = field(default_factory=dict, repr=False)
+
+    def sentiment_of(self, index: int) -> float | None:
+        """Utterance ``index``'s P(positive): its own score, else the sentiment function's (once per utterance);
+        None when it has none and there is no function or the function cannot score it (no Chinese)."""
+        if index not in self._scores:
+            utterance = self.call.utterances[index]
+            score = utterance.sentiment
+            if score is None and self.sentiment is not None:
+                try:
+                    score = float(self.sentiment(utterance.text))
+                except InvalidOptionError:
+                    score = None
+            self._scores[index] = score
+        return self._scores[index]
 
     def indexes(self, who: Who, within: Window | None = None) -> list[int]:
         """Utterances said by ``who`` inside ``within``, in call order."""
@@ -196,16 +211,14 @@ def check_ending_sentiment(rule: EndingSentiment, ctx: Context) -> RuleResult:
     indexes = ctx.indexes("customer", Window("last", rule.last))
     if not indexes:
         return _result(rule, True, [], f"the customer said nothing in the last {rule.last:g} s")
-    scores = []
-    for i in indexes:
-        score = ctx.call.utterances[i].sentiment
-        if score is None:
-            if ctx.sentiment is None:
-                raise InvalidOptionError(
-                    f"rule '{rule.id}' needs a sentiment score on each customer utterance or a sentiment function"
-                )
-            score = float(ctx.sentiment(ctx.call.utterances[i].text))
-        scores.append(score)
+    if ctx.sentiment is None and any(ctx.call.utterances[i].sentiment is None for i in indexes):
+        raise InvalidOptionError(
+            f"rule '{rule.id}' needs a sentiment score on each customer utterance or a sentiment function"
+        )
+    scored = [(i, s) for i in indexes if (s := ctx.sentiment_of(i)) is not None]
+    if not scored:
+        return _result(rule, True, [], "no customer utterance at the end could be scored (no Chinese text)")
+    indexes, scores = [i for i, _ in scored], [s for _, s in scored]
     mean = sum(scores) / len(scores)
     evidence = [ctx.evidence(i, f"P(positive) {s:.2f}") for i, s in zip(indexes, scores, strict=True)]
     passed = mean >= rule.negative_below

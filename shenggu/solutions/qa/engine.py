@@ -10,6 +10,14 @@ from shenggu.solutions.qa.rules import Rule, Ruleset
 from shenggu.solutions.qa.timing import talk_ratios
 
 
+def default_sentiment(text: str) -> float:
+    """P(positive) of ``text`` by the platform's default sentiment engine (raises InvalidOptionError for text
+    without Chinese, which inspection treats as unscored)."""
+    from shenggu.nlp.sentiment import sentiment
+
+    return sentiment(text).score
+
+
 def score(results: list[RuleResult]) -> float:
     """100 × the weight of the passed scoring rules / the weight of all applicable scoring rules (100 when none
     weighs), rounded to 2 decimals."""
@@ -41,11 +49,15 @@ def inspect(
 
     ``embed`` turns texts into sentence embeddings for matching by meaning (default: the bundled multilingual
     encoder, loaded only if a rule matches by meaning); ``sentiment`` gives P(positive) of a customer utterance
-    that has no score of its own (needed only by ``ending_sentiment`` rules). Raises
+    that has no score of its own (needed by ``ending_sentiment`` rules, and for the result's sentiment curve). Raises
     :class:`~shenggu.errors.InvalidOptionError` when an ``ending_sentiment`` rule finds an unscored utterance and
     no ``sentiment`` function."""
     context = Context(call, CallText(call, embed), sentiment)
     results = [_judge(rule, context) for rule in ruleset.rules]
+    curve: dict[str, list[tuple[float, float]]] = {}
+    for index, utterance in enumerate(call.utterances):
+        if (p := context.sentiment_of(index)) is not None:
+            curve.setdefault(utterance.role, []).append((utterance.start, round(p, 4)))
     tags = list(dict.fromkeys(tag for result in results for tag in result.tags))
     return CallResult(
         score=score(results),
@@ -57,4 +69,5 @@ def inspect(
         call_id=call.id,
         duration=call.duration,
         metadata=dict(call.metadata),
+        sentiment_curve=curve,
     )

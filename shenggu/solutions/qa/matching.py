@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shenggu.solutions.qa.record import Call
-from shenggu.solutions.qa.sounds import Sounded, find_phrase, is_negated, sounded
+from shenggu.solutions.qa.sounds import GAP, Sounded, find_gapped, is_negated, sounded
 
 # texts → one row per text; rows are L2-normalized here, so any sentence embedder fits
 Embedder = Callable[[Sequence[str]], np.ndarray]
@@ -94,8 +94,9 @@ class CallText:
         if not indexes or not phrases:
             return []
         pieces = {i: self._pieces(self.call.utterances[i].text) for i in indexes}
-        self._embed_missing([*phrases, *(p for ps in pieces.values() for p in ps)])
-        phrase_rows = np.stack([self._vectors[p] for p in phrases])
+        plain = [GAP.sub("", phrase) for phrase in phrases]  # 请问…本人 means 请问本人 to an embedder
+        self._embed_missing([*plain, *(p for ps in pieces.values() for p in ps)])
+        phrase_rows = np.stack([self._vectors[p] for p in plain])
         out = []
         for index, texts in pieces.items():
             if not texts:
@@ -118,11 +119,11 @@ class CallText:
     ) -> PhraseHit | None:
         best: PhraseHit | None = None
         for phrase in phrases:
-            shape = sounded(phrase)
-            match = find_phrase(shape, text, tolerance)
+            parts = [sounded(part) for part in GAP.split(phrase) if part.strip()]
+            match = find_gapped(parts, text, tolerance) if parts else None
             if match is None or (across is not None and not match.start < across < match.end):
                 continue
-            score = 1.0 - match.errors / max(len(shape.chars), 1)
+            score = 1.0 - match.errors / max(sum(len(part.chars) for part in parts), 1)
             hit = PhraseHit(
                 utterances,
                 phrase,

@@ -113,7 +113,8 @@ class TalkRatios:
 @dataclass
 class CallResult:
     """A call's inspection: the score out of 100 (passed weight over the weight of the scoring rules), each rule's
-    result in ruleset order, talk ratios, the tags found, and which ruleset (name, version) judged it."""
+    result in ruleset order, talk ratios, the tags found, which ruleset (name, version) judged it, each party's
+    sentiment over time, and a summary where one was written."""
 
     score: float
     rules: list[RuleResult]
@@ -124,6 +125,10 @@ class CallResult:
     call_id: str = ""
     duration: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    # role → [(utterance start, P(positive))] for each utterance that could be scored
+    sentiment_curve: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    summary: str = ""  # grounded summary (see summary.py); "" when none was asked for
+    summary_dropped: list[str] = field(default_factory=list)  # summary sentences dropped as not grounded
 
     @property
     def failed(self) -> list[RuleResult]:

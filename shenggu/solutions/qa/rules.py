@@ -22,7 +22,9 @@ ending_sentiment    last (30 s): the customer's utterances ending then; negative
 tag_keywords        tags: {tag: [keywords]}; who (any). Tags do not score (weight 0).
 =================== =========================================================================================
 
-Every kind also takes ``applies_if``: words that make the rule apply (absent: it always applies).
+Every kind also takes ``applies_if``: words that make the rule apply (absent: it always applies). A phrase may
+leave room for other words with ``…``: ``请问您是…本人`` is said by 请问您是账户本人吗 (its parts in order, at most
+12 syllables apart, each found by words or sound).
 
 Bad data raises :class:`RulesError` naming the file, the line (where known), the rule and the field."""
 

@@ -25,6 +25,10 @@ from shenggu.text.pinyin import syllables
 from shenggu.text.script import is_han
 
 SHORT_PHRASE = 4
+# A rule phrase written 请问…本人 says its parts in order with other words between (请问您是账户本人吗): agents
+# rarely say a script word for word. The gap is bounded so that parts far apart in a long utterance do not join.
+GAP = re.compile(r"…+|\.{3,}")
+MAX_GAP = 12  # syllables between two parts at most
 _KEPT = re.compile(r"\w")  # letters, digits and Chinese characters; punctuation and spaces are cut out
 _INITIAL_MERGES = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
 _FINAL_MERGES = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
@@ -117,6 +121,35 @@ def find_phrase(phrase: Sounded, text: Sounded, tolerance: float) -> SoundMatch 
     if not allowed or _shared(phrase.keys, text.keys) < n - allowed:  # each edit spoils one syllable at most
         return None
     return _approximate(phrase.keys, text.keys, allowed)
+
+
+def find_gapped(parts: list[Sounded], text: Sounded, tolerance: float) -> SoundMatch | None:
+    """The first place the ``parts`` of a gapped phrase occur in ``text`` in order, each found like
+    :func:`find_phrase` and each within :data:`MAX_GAP` syllables of the one before: the span from the first part's
+    start to the last part's end, by words when every part was, with the parts' errors summed."""
+    if len(parts) == 1:
+        return find_phrase(parts[0], text, tolerance)
+    offset = 0
+    while True:
+        first = find_phrase(parts[0], _tail(text, offset), tolerance)
+        if first is None:
+            return None
+        start, end, errors, methods = offset + first.start, offset + first.end, first.errors, {first.method}
+        for part in parts[1:]:
+            window = _tail(text, end, end + MAX_GAP + len(part.chars) + math.floor(len(part.chars) * tolerance))
+            found = find_phrase(part, window, tolerance)
+            if found is None or found.start > MAX_GAP:
+                break
+            end, errors = end + found.end, errors + found.errors
+            methods.add(found.method)
+        else:
+            return SoundMatch(start, end, "words" if methods == {"words"} else "sound", errors)
+        offset = start + 1
+
+
+def _tail(text: Sounded, start: int, end: int | None = None) -> Sounded:
+    """Tokens ``[start, end)`` of ``text`` as a text of their own."""
+    return Sounded(text.chars[start:end], text.boundary[start:end], text.tones[start:end], text.keys[start:end])
 
 
 def is_negated(text: Sounded, start: int) -> bool:
