@@ -19,6 +19,7 @@ from shenggu.asr.pipeline import TranscribeOptions, transcribe
 from shenggu.asr.types import Recognizer, Segment, Transcript
 from shenggu.audio.decode import SAMPLE_RATE, decode_channels, encode_wav
 from shenggu.audio.errors import SilentAudioError
+from shenggu.config import Settings
 from shenggu.diarize.assign import diarize_transcript
 from shenggu.diarize.pipeline import DiarizeOptions
 from shenggu.diarize.types import SpeakerEncoder
@@ -69,9 +70,10 @@ class CallAudioOptions:
                 f"agent_channel must be one of {', '.join(AGENT_CHANNELS)}, not {self.agent_channel!r}"
             )
 
-    def transcribe_options(self) -> TranscribeOptions:
-        """Recognition options of the call's language and hotwords."""
-        return TranscribeOptions(language=self.language, hotwords=list(self.hotwords))
+    def transcribe_options(self, settings: Settings | None = None) -> TranscribeOptions:
+        """Recognition options of the call's language and hotwords (with the batching ``settings`` configure)."""
+        options = TranscribeOptions(language=self.language, hotwords=list(self.hotwords))
+        return options.batched_as(settings) if settings is not None else options
 
 
 def greeting_score(texts: Sequence[str]) -> float:
@@ -113,12 +115,13 @@ def _stereo_call(
     sides: np.ndarray,
     recognizer: Recognizer,
     options: CallAudioOptions,
+    recognition: TranscribeOptions,
     name: str,
     progress: Callable[[float], None] | None,
 ) -> list[Utterance]:
     segments = []
     for index, samples in enumerate(sides):
-        segments.append(_channel_segments(samples, recognizer, options.transcribe_options(), f"{name} channel {index}"))
+        segments.append(_channel_segments(samples, recognizer, recognition, f"{name} channel {index}"))
         if progress:
             progress((index + 1) / len(sides))
     if not any(segments):
@@ -139,11 +142,12 @@ def _mono_call(
     samples: np.ndarray,
     recognizer: Recognizer,
     options: CallAudioOptions,
+    recognition: TranscribeOptions,
     name: str,
     encoder: SpeakerEncoder | None,
     progress: Callable[[float], None] | None,
 ) -> list[Utterance]:
-    transcript = transcribe(encode_wav(samples), recognizer, options.transcribe_options(), progress=progress, name=name)
+    transcript = transcribe(encode_wav(samples), recognizer, recognition, progress=progress, name=name)
     roles = ("agent", "customer") if options.agent_voice is not None else ()
     voices = {"agent": options.agent_voice} if options.agent_voice is not None else None
     labelled = diarize_transcript(transcript, samples, _CALL_SPEAKERS, roles, voices, encoder)
@@ -182,8 +186,10 @@ def call_from_audio(
     call_id: str = "",
     metadata: dict[str, Any] | None = None,
     progress: Callable[[float], None] | None = None,
+    settings: Settings | None = None,
 ) -> Call:
-    """The call recorded in ``path``: utterances with roles and times, in time order.
+    """The call recorded in ``path``: utterances with roles and times, in time order (recognition batched as
+    ``settings`` say, where given).
 
     Raises the audio errors of :func:`~shenggu.audio.decode.decode_audio` for a bad file,
     :class:`~shenggu.audio.errors.SilentAudioError` for a recording without speech, and
@@ -193,9 +199,10 @@ def call_from_audio(
     if options.channels == "stereo" and sides.shape[0] < 2:
         raise InvalidOptionError(f"{path.name} has one channel; channels=stereo needs two (agent and customer)")
     duration = sides.shape[1] / SAMPLE_RATE
+    recognition = options.transcribe_options(settings)
     if _is_stereo(sides, options.channels):
-        utterances = _stereo_call(sides, recognizer, options, path.name, progress)
+        utterances = _stereo_call(sides, recognizer, options, recognition, path.name, progress)
     else:
         mixed = sides.mean(axis=0, dtype=np.float32) if sides.shape[0] > 1 else sides[0]
-        utterances = _mono_call(mixed, recognizer, options, path.name, encoder, progress)
+        utterances = _mono_call(mixed, recognizer, options, recognition, path.name, encoder, progress)
     return Call(utterances, duration, dict(metadata or {}), call_id or path.stem)
