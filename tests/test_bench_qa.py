@@ -160,3 +160,81 @@ def test_cli_needs_an_input_and_a_positive_limit(tmp_path):
     assert nothing.exit_code == 2 and "--dialogues" in nothing.output
     bad_limit = runner.invoke(cli_app, ["bench", "qa", "--out", str(tmp_path), "--sentiment", "x.tsv", "--limit", "0"])
     assert bad_limit.exit_code == 2 and "--limit" in bad_limit.output
+
+
+_RULES = """
+name: 测试
+version: "1"
+rules:
+  - {id: greeting, name: 问候, kind: required_phrase, weight: 1, who: agent, within: {first: 15},
+     meaning_threshold: null, phrases: [您好]}
+  - {id: sorry, name: 致歉, kind: required_phrase, weight: 1, who: agent, meaning_threshold: null, phrases: [抱歉]}
+  - {id: tags, name: 标签, kind: tag_keywords, who: customer, tags: {投诉: [投诉]}}
+"""
+# The truths a reader would write for THANKFUL (call-1), ANGRY (call-2) and MIXED (call-3), one of them on purpose
+# against what the rules can see (call-3's greeting: 您可以 is no greeting, but the label says ok), one n/a.
+_LABELS = [
+    ("call-1", "greeting", "ok"),  # 您好 in the agent's first turn
+    ("call-1", "sorry", "fires"),
+    ("call-1", "tag:投诉", "ok"),
+    ("call-2", "greeting", "fires"),
+    ("call-2", "sorry", "ok"),
+    ("call-2", "tag:投诉", "fires"),
+    ("call-3", "greeting", "ok"),  # the engine fires here: a false positive
+    ("call-3", "sorry", "n/a"),
+    ("call-3", "tag:投诉", "ok"),
+]
+
+
+class _SummaryModel:
+    """The chat queue's stand-in: a summary with one sentence the dialogue supports and one invented amount."""
+
+    slots = 1
+
+    def chat(self, tenant, messages, options):
+        from shenggu.llm.types import ChatResult
+
+        text = json.dumps({"summary": "客户反映宽带问题。坐席赔偿客户500元。"}, ensure_ascii=False)
+        return ChatResult(text, 10, 10, "stop", 0.1)
+
+
+def test_bench_scores_rules_against_labels_and_checks_summaries(tmp_path, monkeypatch):
+    import shenggu.llm.chat_queue as chat_queue
+
+    monkeypatch.setattr(chat_queue, "get_chat_queue", lambda settings: _SummaryModel())
+    dialogues = tmp_path / "dialogues.jsonl"
+    lines = [_dialogue(1, THANKFUL, 1.2, 1.0), _dialogue(2, ANGRY, -1.1, -0.8), _dialogue(3, MIXED, 0.3, 0.5)]
+    dialogues.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("id\trule\tlabel\tturn\tnote\n" + "".join(f"{i}\t{r}\t{v}\t\t\n" for i, r, v in _LABELS))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RULES, encoding="utf-8")
+
+    out = tmp_path / "out"
+    summary = run_qa_bench(QaBenchConfig(dialogues, None, out, labels=labels, rules=rules, summaries=2))
+
+    # fired: call-1 sorry, call-2 greeting, call-2 tag, call-3 greeting (4); true fires: 3, all found
+    assert summary["n_rule_pairs"] == 8
+    assert summary["rule_precision"] == 0.75 and summary["rule_recall"] == 1.0
+    assert summary["rule_counts"]["greeting"] == {"tp": 1, "fp": 1, "fn": 0, "tn": 1}
+    # the invented 500 is dropped: what ships is faithful, the draft was not
+    assert summary["n_summaries"] == 2 and summary["summary_sentences_dropped"] == 2
+    assert summary["summary_faithfulness"] is None and summary["summary_faithfulness_raw"] == 0.0
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [r["summary"] for r in results["utterances"] if r["kind"] == "summaries"] == ["客户反映宽带问题。"] * 2
+    assert "Rules against the labels" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_bench_speaks_and_inspects_calls(tmp_path):
+    dialogues = tmp_path / "dialogues.jsonl"
+    dialogues.write_text(_dialogue(2, ANGRY, -1.1, -0.8) + "\n", encoding="utf-8")
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("id\trule\tlabel\tturn\tnote\n", encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_RULES, encoding="utf-8")
+    summary = run_qa_bench(QaBenchConfig(dialogues, None, tmp_path / "out", labels=labels, rules=rules, spoken=1))
+    assert summary["spoken_calls"] == 1 and summary["call_hours_per_hour"] > 0
+    assert summary["spoken_role_accuracy"] == 1.0 and summary["spoken_cer"] < 0.2
+    assert summary["spoken_rule_agreement"] == 1.0  # the same verdicts as on the text
+    assert summary["peak_rss_mb_spoken"] > 0 and (tmp_path / "out" / "spoken").is_dir()

@@ -13,7 +13,7 @@ from shenggu.audio.decode import encode_wav
 from shenggu.audio.errors import CorruptAudioError, SilentAudioError
 from shenggu.errors import InvalidOptionError
 from shenggu.solutions.qa import CallAudioOptions, bundled_ruleset, call_from_audio, default_sentiment, inspect
-from tests.qa_speech import LINES, call_channels, mono_wav, stereo_wav, wav_of
+from tests.qa_speech import LINES, call_channels, mono_wav, stereo_wav
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def _roles_line_by_line(call) -> list[str]:
     return roles
 
 
-SPOKEN_ROLES = [party for party, _, _ in LINES]
+SPOKEN_ROLES = [party for party, _ in LINES]
 
 
 @pytest.mark.parametrize("swap", [False, True])
@@ -80,14 +80,14 @@ def test_a_mono_call_is_diarized_and_the_greeter_is_the_agent(recognizer, tmp_pa
 
 def test_a_stereo_file_with_the_same_signal_twice_is_a_mono_call(recognizer, tmp_path):
     mixed = call_channels()[0].sum(axis=0)
-    call = call_from_audio(_file(tmp_path, "dual.wav", wav_of(np.stack([mixed, mixed]))), recognizer)
+    call = call_from_audio(_file(tmp_path, "dual.wav", encode_wav(np.stack([mixed, mixed]))), recognizer)
     assert len(call.utterances) == len(LINES) and {u.channel for u in call.utterances} == {None}
 
 
 def test_a_party_that_never_speaks_leaves_its_channel_empty(recognizer, tmp_path):
     sides = call_channels()[0].copy()
     sides[1] = 0.0  # the customer's side is silent
-    path = _file(tmp_path, "one.wav", wav_of(sides))
+    path = _file(tmp_path, "one.wav", encode_wav(sides))
     call = call_from_audio(path, recognizer, CallAudioOptions(channels="stereo"))
     assert [u.role for u in call.utterances] == ["agent"] * SPOKEN_ROLES.count("agent")
 

@@ -510,11 +510,13 @@ def decode_channels(source: AudioSource, name: str | None = None, max_seconds: f
 
 
 def encode_wav(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """Encode a mono float array (values in [-1, 1]; clipped) as a 16-bit PCM WAV file."""
+    """Encode a float array (values in [-1, 1]; clipped) as a 16-bit PCM WAV file: mono for a 1-D array, one
+    channel per row for a ``(channels, samples)`` one (a stereo call: agent left, customer right)."""
+    channels = 1 if audio.ndim == 1 else audio.shape[0]
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
+        writer.setnchannels(channels)
         writer.setsampwidth(2)
         writer.setframerate(int(sample_rate))
-        writer.writeframes(pcm16(audio))
+        writer.writeframes(pcm16(audio if audio.ndim == 1 else audio.T))  # frames interleave the channels
     return buffer.getvalue()

@@ -39,6 +39,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from shenggu.bench.qa_rules import LABELS, judge_dialogues, load_labels, rule_scores
+from shenggu.bench.qa_spoken import spoken_calls
+from shenggu.bench.qa_summary import summarize_dialogues
 from shenggu.bench.resources import peak_rss_mb
 from shenggu.bench.stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_interval
 from shenggu.errors import InvalidOptionError
@@ -56,6 +59,7 @@ from shenggu.nlp.sentiment import sentiment
 from shenggu.reports.page import write_html_report
 from shenggu.reports.plots import bar_plot, scatter_plot
 from shenggu.reports.results import write_results
+from shenggu.solutions.qa import bundled_ruleset, load_rules
 
 SENTIMENT_COLUMNS = ("id", "text", "label")
 TARGETS = {"satisfaction": ("S", SATISFACTION), "accomplishment": ("A", ACCOMPLISHMENT)}
@@ -65,12 +69,18 @@ _SEED = 17  # the seed of shenggu.bench.stats: reports are reproducible
 
 @dataclass
 class QaBenchConfig:
-    """The dialogues JSONL and the sentiment TSV (either may be left out), where to write, an optional limit."""
+    """The dialogues JSONL and the sentiment TSV (either may be left out), where to write, an optional limit; the
+    rule labels and ruleset (default: the bundled ones), and how many dialogues to summarize with the language
+    model and to speak as calls (0: none)."""
 
     dialogues: Path | None
     sentiment: Path | None
     out: Path
     limit: int | None = None
+    labels: Path = LABELS
+    rules: Path | None = None
+    summaries: int = 0
+    spoken: int = 0
 
 
 def run_qa_bench(config: QaBenchConfig) -> dict:
@@ -82,9 +92,19 @@ def run_qa_bench(config: QaBenchConfig) -> dict:
     calls: list[dict] = []
     rows: list[dict] = []
     started = time.perf_counter()
+    extra: dict[str, list[dict]] = {}
     if config.dialogues is not None:
-        calls = _estimate_calls(load_dialogues(config.dialogues, errors)[: config.limit], errors)
+        dialogues = load_dialogues(config.dialogues, errors)[: config.limit]
+        calls = _estimate_calls(dialogues, errors)
         summary.update(_call_summary(calls))
+        ruleset = load_rules(config.rules) if config.rules is not None else bundled_ruleset()
+        summary.update(rule_scores(judge_dialogues(dialogues, ruleset, load_labels(config.labels), errors)))
+        if config.spoken:
+            extra["spoken"], keys = spoken_calls(dialogues[: config.spoken], ruleset, config.out, errors)
+            summary.update(keys)
+        if config.summaries:
+            extra["summaries"], keys = summarize_dialogues(dialogues[: config.summaries], errors)
+            summary.update(keys)
     if config.sentiment is not None:
         rows = _score_sentiment(load_sentiment_rows(config.sentiment, errors)[: config.limit], errors)
         summary.update(_sentiment_summary(rows))
@@ -93,8 +113,10 @@ def run_qa_bench(config: QaBenchConfig) -> dict:
     summary["peak_rss_mb"] = round(peak_rss_mb(), 1)
     config.out.mkdir(parents=True, exist_ok=True)
     items = [{"kind": "call", **c} for c in calls] + [{"kind": "sentiment", **r} for r in rows]
+    items += [{"kind": kind, **r} for kind, extra_rows in extra.items() for r in extra_rows]
     write_results(config.out, summary, items, {"errors": errors})
-    write_html_report(config.out, "shenggu bench qa", summary, _figures(calls, rows), _tables(calls, rows, errors))
+    tables = _tables(calls, rows, errors) + _extra_tables(summary, extra)
+    write_html_report(config.out, "shenggu bench qa", summary, _figures(calls, rows), tables)
     return summary
 
 
@@ -338,4 +360,24 @@ def _tables(calls: list[dict], rows: list[dict], errors: list[dict]):
         tables.append(("Sentiment rows", _SENTIMENT_COLUMNS, [[r.get(k) for k in _SENTIMENT_COLUMNS] for r in rows]))
     if errors:
         tables.append(("Errors", ("kind", "where", "error"), [[e["kind"], e["where"], e["error"]] for e in errors]))
+    return tables
+
+
+_SPOKEN_COLUMNS = ("id", "seconds", "inspect_seconds", "mono_inspect_seconds", "cer", "mono_cer", "roles", "heard")
+_SUMMARY_COLUMNS = ("id", "summary", "dropped", "held", "held_raw", "draft")
+
+
+def _extra_tables(summary: dict, extra: dict[str, list[dict]]):
+    tables = []
+    if summary.get("rule_counts"):
+        counts = summary["rule_counts"]
+        header = ("rule", "tp", "fp", "fn", "tn")
+        tables.append(
+            ("Rules against the labels", header, [[r, *(c[k] for k in header[1:])] for r, c in counts.items()])
+        )
+    if extra.get("spoken"):
+        tables.append(("Spoken calls", _SPOKEN_COLUMNS, [[r.get(k) for k in _SPOKEN_COLUMNS] for r in extra["spoken"]]))
+    if extra.get("summaries"):
+        rows = [[r.get(k) for k in _SUMMARY_COLUMNS] for r in extra["summaries"]]
+        tables.append(("Summaries (held = facts found in the dialogue / facts)", _SUMMARY_COLUMNS, rows))
     return tables

@@ -98,13 +98,13 @@ def dialogue_text(call: Call) -> str:
     return text if len(text) <= _MAX_DIALOGUE_CHARS else text[:_MAX_DIALOGUE_CHARS] + "\n……"
 
 
-def summarize_call(call: Call, chat: Chat) -> CallSummary:
-    """The model's summary of ``call``, grounded (see :func:`ground_summary`). A call without words gets an empty
-    summary without asking the model. Raises :class:`~shenggu.llm.types.LanguageModelError` when the model fails
-    or answers outside the schema."""
+def draft_summary(call: Call, chat: Chat) -> str:
+    """The model's summary of ``call`` as it wrote it, before the grounding check ("" for a call without words,
+    without asking the model). Raises :class:`~shenggu.llm.types.LanguageModelError` when the model fails or
+    answers outside the schema."""
     dialogue = dialogue_text(call)
     if not dialogue:
-        return CallSummary("")
+        return ""
     schema = {
         "type": "object",
         "properties": {"summary": {"type": "string", "maxLength": MAX_SUMMARY_CHARS}},
@@ -119,4 +119,9 @@ def summarize_call(call: Call, chat: Chat) -> CallSummary:
         raise LanguageModelError(f"the summary answer is not JSON: {error}") from error
     if not isinstance(answer, dict) or not isinstance(answer.get("summary"), str):
         raise LanguageModelError("the summary answer has no summary text")
-    return ground_summary(answer["summary"].strip(), call)
+    return answer["summary"].strip()
+
+
+def summarize_call(call: Call, chat: Chat) -> CallSummary:
+    """The model's summary of ``call``, grounded (see :func:`draft_summary` and :func:`ground_summary`)."""
+    return ground_summary(draft_summary(call, chat), call)
