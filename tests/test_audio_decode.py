@@ -414,3 +414,21 @@ def test_error_classes() -> None:
         assert str(error) == "could not decode 'a b.mp3' at 1.2 s"
         assert_single_line(error)
     assert str(SilentAudioError()) == "the audio contains only silence"
+
+
+def test_decode_channels_keeps_the_two_sides_of_a_call_apart():
+    from shenggu.audio import decode_channels, probe_channels
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    left = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    right = np.zeros_like(left)
+    right[SAMPLE_RATE // 2 :] = 0.25  # the other party speaks in the second half only
+    stereo = encode_wav(np.stack([left, right]), 8000)  # 2 s at a telephone rate, resampled to 16 kHz
+    sides = decode_channels(stereo)
+    assert probe_channels(stereo) == 2 and sides.shape == (2, 2 * SAMPLE_RATE)
+    assert np.abs(sides[0]).max() == pytest.approx(0.5, abs=0.01)
+    assert np.abs(sides[1][: SAMPLE_RATE // 2]).max() == 0.0 and sides[1][-100:].mean() == pytest.approx(0.25, abs=0.01)
+    mono = encode_wav(left)
+    assert probe_channels(mono) == 1 and decode_channels(mono).shape == (1, SAMPLE_RATE)
+    with pytest.raises(NotAudioError):
+        decode_channels(b"plain text, not audio" * 10)
