@@ -153,6 +153,31 @@ def test_bad_items_are_recorded_and_the_batch_goes_on(folder: Path, ruleset) -> 
     assert batch.summary()["items"] == 6 and batch.summary()["failed"] == 2
 
 
+def test_recognized_calls_are_kept_so_a_second_run_recognizes_nothing(tmp_path: Path, ruleset) -> None:
+    from shenggu.audio.decode import encode_wav
+
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    for name in ("a.wav", "sub/b.wav"):
+        (root / name).write_bytes(encode_wav(np.zeros(16000, np.float32)))
+    (root / "broken.wav").write_bytes(bytes(range(256)) * 40)
+    made: list[str] = []
+
+    def counting(path: Path) -> Call:
+        made.append(path.name)
+        return decoding_make_call(path)
+
+    kept = tmp_path / "recognized"
+    items = find_items(root, {".wav"})
+    first = inspect_batch(items, ruleset, counting, root=root, embed=refuse_embedding, recognized=kept)
+    assert sorted(made) == ["a.wav", "b.wav", "broken.wav"] and len(first.calls) == 2
+    assert (kept / "sub" / "b.wav.call.json").is_file() and not (kept / "broken.wav.call.json").exists()
+    made.clear()
+    second = inspect_batch(items, ruleset, counting, root=root, embed=refuse_embedding, recognized=kept)
+    assert made == ["broken.wav"]  # only the failure is tried again
+    assert [c.result.score for c in second.calls] == [c.result.score for c in first.calls]
+
+
 def test_items_of_a_folder_leave_out_the_output_folder_and_a_missing_source_is_refused(folder: Path) -> None:
     (folder / "report" / "calls").mkdir(parents=True)
     (folder / "report" / "calls" / "c1.json").write_text("{}")

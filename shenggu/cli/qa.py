@@ -50,6 +50,9 @@ def inspect_calls(
 ) -> None:
     """Inspect every call of SOURCE against a ruleset and write per-call results and batch reports into OUT.
 
+    Each recording's transcript is kept under OUT/recognized as soon as it is recognized: the same command run
+    again (after a crash, or with new rules) recognizes only what is not there yet.
+
     Exit code 0 when every item was inspected, 1 when some could not be (listed in OUT/failures.csv), 2 for bad
     options."""
     from tqdm import tqdm
@@ -88,6 +91,7 @@ def inspect_calls(
             metadata=joined,
             sentiment=default_sentiment,
             progress=progress,
+            recognized=out / "recognized" / _recognition_key(options, agent_voice),
         )
     files = write_batch_report(batch, out)
     mean = batch.mean_score
@@ -101,6 +105,15 @@ def inspect_calls(
     if batch.failures:
         typer.echo(f"error: {len(batch.failures)} of {batch.items} items failed: see {files['failures_csv']}", err=True)
         raise typer.Exit(1)
+
+
+def _recognition_key(options: CallAudioOptions, agent_voice: Path | None) -> str:
+    """A folder name for the calls recognized under these options: a run with other options recognizes again."""
+    import hashlib
+
+    voice = hashlib.sha256(agent_voice.read_bytes()).hexdigest() if agent_voice is not None else ""
+    said = repr((options.language, sorted(options.hotwords), options.channels, options.agent_channel, voice))
+    return hashlib.sha256(said.encode()).hexdigest()[:12]
 
 
 def _recording_reader(options: CallAudioOptions, agent_voice: Path | None) -> MakeCall:

@@ -13,12 +13,13 @@ import io
 import json
 import os
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from statistics import fmean
 from typing import Any, NamedTuple
 
 from shenggu.errors import InvalidOptionError, error_info
+from shenggu.reports.results import write_text_atomically
 from shenggu.solutions.qa.checks import SentimentFn
 from shenggu.solutions.qa.engine import inspect
 from shenggu.solutions.qa.matching import Embedder
@@ -236,6 +237,22 @@ def _no_recordings(path: Path) -> Call:
     raise InvalidOptionError(f"'{path.name}' is not a call JSON file, and no recognizer was given for recordings")
 
 
+def _recognized(path: Path, name: str, make_call: MakeCall, folder: Path | None) -> Call:
+    """The recording's call: from ``folder`` when an earlier run saved it, else made (and saved there)."""
+    if folder is None:
+        return make_call(path)
+    saved = folder / f"{name}.call.json"
+    if saved.is_file():
+        try:
+            return read_call(saved)
+        except InvalidOptionError:  # unreadable (written by hand, another version): recognize again
+            pass
+    call = make_call(path)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(saved, json.dumps(asdict(call), ensure_ascii=False))
+    return call
+
+
 def inspect_batch(
     items: Sequence[Path],
     ruleset: Ruleset,
@@ -246,13 +263,19 @@ def inspect_batch(
     embed: Embedder | None = None,
     sentiment: SentimentFn | None = None,
     progress: Progress | None = None,
+    recognized: Path | None = None,
 ) -> BatchResult:
     """Inspect each item in turn (one at a time: recognition already uses every core): a ``.json`` file is read
     as a call, anything else goes to ``make_call``. Items are named by their path relative to ``root`` (default:
     the folder holding them all); ``metadata`` (from :func:`read_metadata`) is joined by that name, or else by the
     file name, over the call's own metadata; a call without an id takes the item's name. Any error of an item is
     recorded as a :class:`Failure` and the batch goes on. ``embed`` and ``sentiment`` go to
-    :func:`~shenggu.solutions.qa.engine.inspect`."""
+    :func:`~shenggu.solutions.qa.engine.inspect`.
+
+    ``recognized``: a folder where each recording's call is saved as soon as it is recognized
+    (``<item name>.call.json``) and read back instead of recognizing it again, so a batch that was interrupted
+    (a crash, a restart, Ctrl-C) resumes where it stopped, and a batch judged again under new rules costs no
+    recognition."""
     metadata = metadata or {}
     if root is None and len(items) > 1:  # names unique even for files of the same name in different folders
         root = Path(os.path.commonpath([p.parent for p in items]))
@@ -263,7 +286,11 @@ def inspect_batch(
         name = item_name(path, root)
         ok = False
         try:
-            call = read_call(path) if path.suffix.lower() == CALL_SUFFIX else make_call(path)
+            call = (
+                read_call(path)
+                if path.suffix.lower() == CALL_SUFFIX
+                else _recognized(path, name, make_call, recognized)
+            )
             key = name if name in metadata else PurePosixPath(name).name
             if key in metadata:
                 used.add(key)
