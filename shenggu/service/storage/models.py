@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The largest value an Integer column holds (32-bit on PostgreSQL; SQLite overflows past 2**63): the bound of every
@@ -187,5 +187,64 @@ class StoredMedicalRecord(Base):
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     record: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StoredRuleset(Base):
+    """A tenant's named quality-inspection ruleset (客服质检规则). Its versions are append-only; the newest is the
+    active one. ``latest_version`` is never reused (as for knowledge bases), so (tenant, name, version) names one
+    content, and an inspection that records it can always say which rules judged it."""
+
+    __tablename__ = "qa_rulesets"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RulesetVersion(Base):
+    """One immutable version of a ruleset: the rules text exactly as uploaded (YAML or JSON, validated on upload)
+    and what the text says of itself (its title and version label), for listings."""
+
+    __tablename__ = "qa_ruleset_versions"
+    __table_args__ = (UniqueConstraint("ruleset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("qa_rulesets.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(8))  # yaml|json: how the text is written
+    title: Mapped[str] = mapped_column(String(200), default="")  # the ruleset's own name field
+    label: Mapped[str] = mapped_column(String(100), default="")  # the ruleset's own version field
+    rule_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a copy of this older version
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredInspection(Base):
+    """A tenant's quality inspection of calls: judged at once (transcripts sent as JSON) or by a ``qa_inspection``
+    job (``job_id``) on recordings, whose status it carries until the job ends. It records the ruleset and the
+    version that judged it; ``results`` (each call with its ``CallResult.to_dict``), ``failures`` (items that could
+    not be inspected) and ``batch`` (the aggregates: summary, scorecards, rule statistics...) are filled once done."""
+
+    __tablename__ = "qa_inspections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # calls (JSON transcripts) | files (recordings)
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|succeeded|failed|cancelled
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    ruleset: Mapped[str] = mapped_column(String(64))
+    ruleset_version: Mapped[int] = mapped_column(Integer)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)  # calls or files submitted
+    results: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    failures: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    batch: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the batch aggregates (batch.json less calls)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -284,6 +284,9 @@ def inspect_batch(
     failures: list[Failure] = []
     for path in items:
         name = item_name(path, root)
+        key = name if name in metadata else PurePosixPath(name).name
+        if key in metadata:
+            used.add(key)  # the row names an item, whether or not the item can be inspected
         ok = False
         try:
             call = (
@@ -291,9 +294,7 @@ def inspect_batch(
                 if path.suffix.lower() == CALL_SUFFIX
                 else _recognized(path, name, make_call, recognized)
             )
-            key = name if name in metadata else PurePosixPath(name).name
             if key in metadata:
-                used.add(key)
                 call.metadata = {**call.metadata, **metadata[key]}
             call.id = call.id or name
             calls.append(InspectedCall(name, call, inspect(call, ruleset, embed=embed, sentiment=sentiment)))
