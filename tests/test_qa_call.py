@@ -85,9 +85,7 @@ def test_the_sentiment_curve_follows_each_party():
     moods = {"太差了": 0.1, "抱歉": 0.4, "谢谢，很满意": 0.95}
     result = inspect(call, _NO_RULES, sentiment=moods.__getitem__)
     assert result.sentiment_curve == {"agent": [(0.0, 0.9), (8.0, 0.4)], "customer": [(4.0, 0.1), (12.0, 0.95)]}
-    assert inspect(call, _NO_RULES).sentiment_curve == {
-        "agent": [(0.0, 0.9)]
-    }
+    assert inspect(call, _NO_RULES).sentiment_curve == {"agent": [(0.0, 0.9)]}
 
 
 def test_text_without_chinese_is_left_off_the_curve():
