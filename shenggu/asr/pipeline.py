@@ -64,6 +64,10 @@ class TranscribeOptions:
     lead_seconds: float | None = None  # audio before a window's first speech, decoded as context (windows.py)
     pad_with_silence: bool | None = None  # pad short windows' features with silence, not zeros (whisper.py)
     loop_guards: bool = True  # re-decode repetition loops and cut repeated runs of words
+    # Speech less than this apart (after VAD padding) is decoded in one window, for context. One side of a stereo
+    # call asks for less: there a gap is usually the other party's turn, and one window across it gives one
+    # segment spanning both turns.
+    window_gap_s: float = 3.0
     vad: VadOptions = field(default_factory=VadOptions)
     post: PostprocessOptions = field(default_factory=PostprocessOptions)
 
@@ -163,7 +167,8 @@ def transcribe(
     parallel = max(1, min(options.parallel_batches, recognizer.workers))
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="asr-batch") as pool:
         speech = _speech_stream(source, vad, buffer, name)
-        for window in group_windows(speech, lead_seconds=options.decoding_front(options.language).lead_seconds):
+        lead = options.decoding_front(options.language).lead_seconds
+        for window in group_windows(speech, max_gap=options.window_gap_s, lead_seconds=lead):
             found_speech = True
             batch.append(window)
             if len(batch) >= options.batch_size:

@@ -9,7 +9,7 @@ service at the start (您好，欢迎致电… / 有什么可以帮您), the fir
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,9 @@ _GREETING_CUES: tuple[tuple[str, float], ...] = (
 _GREETING_SECONDS = 20.0  # a pick-up greeting is said at the start
 _CUE_TOLERANCE = 0.2  # share of a cue's syllables that may sound different (ASR homophones)
 _CALL_SPEAKERS = DiarizeOptions(num_speakers=2)
+# One channel of a stereo call: speech more than this apart is recognized in separate windows, so a party's turns
+# before and after the other party's (a gap of a short answer plus two pauses, ~1.5 s) stay separate utterances.
+_CHANNEL_WINDOW_GAP_S = 1.0
 
 
 @dataclass
@@ -120,6 +123,7 @@ def _stereo_call(
     progress: Callable[[float], None] | None,
 ) -> list[Utterance]:
     segments = []
+    recognition = replace(recognition, window_gap_s=min(recognition.window_gap_s, _CHANNEL_WINDOW_GAP_S))
     for index, samples in enumerate(sides):
         segments.append(_channel_segments(samples, recognizer, recognition, f"{name} channel {index}"))
         if progress:
