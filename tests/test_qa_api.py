@@ -1,7 +1,8 @@
 """The quality-inspection API on a real server: rulesets stored per tenant and versioned (uploads, history,
 activation by copy, clear 400s for bad rules, the bundled ruleset), inspections of JSON transcripts judged at
 once by the version asked for, tenant isolation, and an inspection job on recordings (a stereo call spoken by
-shenggu's own TTS, agent left and customer right, plus a corrupt file) with its report. Also the storage beneath
+shenggu's own TTS, agent left and customer right, plus a corrupt file) with its report, its recordings served for
+playback (ranges, tenant-only) and its findings linked to their moment. Also the storage beneath
 (append-only versions, migration) and the response schemas against the engine's dataclasses."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shenggu.service.storage import tenants
 from shenggu.service.storage.db import Database, default_url
 from shenggu.service.storage.tenants import NotFoundError
 from shenggu.solutions.qa import RulesError, bundled_ruleset, parse_rules_text
+from shenggu.solutions.qa.links import media_fragment
 from tests.servers import running_server, tenant_keys
 
 RULES = "/v1/qa/rules"
@@ -379,12 +381,16 @@ def wait_for(server, inspection_id: str) -> dict:
     raise AssertionError(f"inspection {inspection_id} did not finish: {view}")
 
 
-def test_recordings_are_inspected_by_a_job_and_a_corrupt_file_is_reported(server, recognizer):
+@pytest.fixture(scope="module")
+def recordings_inspection(server, recognizer) -> tuple[dict, dict, bytes]:
+    """One recordings job for the tests below (recognition is slow): a stereo call and a corrupt file, with
+    metadata. Its 202 body, its finished view, and the call's WAV as uploaded."""
     from tests.qa_speech import stereo_wav
 
+    wav = stereo_wav()
     metadata = "file,agent,queue,date\ncall.wav,A07,理财,2024-03-05\nbroken.wav,A08,信用卡,2024-03-06\n"
     files = [
-        ("files", ("call.wav", stereo_wav(), "audio/wav")),
+        ("files", ("call.wav", wav, "audio/wav")),
         ("files", ("broken.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x07" * 200, "audio/wav")),
         ("metadata", ("calls.csv", metadata.encode(), "text/csv")),
     ]
@@ -392,8 +398,12 @@ def test_recordings_are_inspected_by_a_job_and_a_corrupt_file_is_reported(server
     accepted = call(server, "POST", INSPECTIONS, files=files, data=fields)
     assert accepted.status_code == 202, accepted.text
     body = accepted.json()
+    return body, wait_for(server, body["id"]), wav
+
+
+def test_recordings_are_inspected_by_a_job_and_a_corrupt_file_is_reported(server, recordings_inspection):
+    body, view, _ = recordings_inspection
     assert set(body) == {"id", "object", "status", "job_id"} and body["object"] == "qa.inspection"
-    view = wait_for(server, body["id"])
     assert view["status"] == "succeeded", view
     number = int(bundled_ruleset("bank_default").version)
     assert (view["source"], view["ruleset"], view["ruleset_version"], view["items"]) == ("files", "bank_default",
@@ -430,9 +440,59 @@ def test_recordings_are_inspected_by_a_job_and_a_corrupt_file_is_reported(server
     assert usage["qa_inspection"]["audio_seconds"] >= result["duration"] > 5
 
 
+def test_recordings_are_served_for_playback_and_findings_link_to_their_moment(server, recordings_inspection):
+    body, view, wav = recordings_inspection
+    url = f"{INSPECTIONS}/{body['id']}/audio/call.wav"
+    (entry,) = view["results"]
+    assert entry["audio_url"] == url
+    evidence = [e for r in entry["result"]["rules"] for e in r["evidence"]]
+    assert evidence, "the call fails rules with evidence (the promise)"
+    for e in evidence:
+        assert e["audio_url"] == f"{url}#{media_fragment(e['time'], e['end'])}"
+    promise = next(r for r in entry["result"]["rules"] if r["rule_id"] == "no_promises")["evidence"][0]
+    assert promise["audio_url"].startswith(f"{url}#t=") and promise["time"] > 0
+
+    played = call(server, "GET", url)
+    assert played.status_code == 200 and played.content == wav
+    assert played.headers["content-type"].startswith("audio/")
+    assert played.headers["content-disposition"].startswith("inline")
+    assert played.headers["accept-ranges"] == "bytes" and played.headers["x-content-type-options"] == "nosniff"
+    part = call(server, "GET", url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == wav[:100]
+    assert part.headers["content-range"] == f"bytes 0-99/{len(wav)}"
+
+    assert call(server, "GET", url, "other").status_code == 404  # another tenant's inspection
+    assert call(server, "GET", f"{INSPECTIONS}/{body['id']}/audio/nothing.wav").status_code == 404
+    assert call(server, "GET", f"{INSPECTIONS}/nope/audio/call.wav").status_code == 404
+    html = call(server, "GET", f"{INSPECTIONS}/{body['id']}/report").text
+    assert f'href="{url}#t=' in html  # the report's findings link to the moment too
+
+    uploaded(server, RULES_V1, name="no-audio")
+    transcripts = inspect_calls(server, {"rules": "no-audio", "calls": [CALL]})
+    (judged,) = transcripts["results"]
+    assert judged["audio_url"] is None
+    assert all(e["audio_url"] is None for r in judged["result"]["rules"] for e in r["evidence"])
+    assert call(server, "GET", f"{INSPECTIONS}/{transcripts['id']}/audio/c1").status_code == 404
+
+
 # --------------------------------------------------------------------------------------------------------
 # Storage and schemas
 # --------------------------------------------------------------------------------------------------------
+
+
+def test_deleting_an_inspection_deletes_its_recordings(server, recognizer):
+    from shenggu.service.qa_tasks import stored_uploads
+    from shenggu.service.storage.models import StoredInspection
+
+    files = [("files", ("bad.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x07" * 200, "audio/wav"))]
+    body = call(server, "POST", INSPECTIONS, files=files, data={"rules": "bank_default"}).json()
+    assert wait_for(server, body["id"])["status"] == "succeeded"
+    _, _, settings = server
+    with Database(default_url(settings.data_dir)).session() as session:
+        stored = stored_uploads(qa_store.job_of(session, session.get(StoredInspection, body["id"])))
+    assert len(stored) == 2 and all(path.is_file() for path in stored)  # the manifest and the recording
+    assert call(server, "DELETE", f"{INSPECTIONS}/{body['id']}").status_code == 204
+    assert not any(path.exists() for path in stored)
 
 
 @pytest.fixture
@@ -493,8 +553,10 @@ def test_response_schemas_have_the_fields_of_the_engines_results():
         (schemas.Scorecard, Scorecard),
         (schemas.DatePoint, DatePoint),
     ]
+    served_only = {schemas.QaEvidence: {"audio_url"}}  # links the service adds where it serves the results
     for schema, dataclass_ in pairs:
-        assert set(schema.model_fields) == {f.name for f in fields(dataclass_)}, schema.__name__
+        declared = set(schema.model_fields) - served_only.get(schema, set())
+        assert declared == {f.name for f in fields(dataclass_)}, schema.__name__
     stats = RuleStats("r", "rule", "forbidden_phrase", 1.0, 2, 1)
     assert set(schemas.RuleStats.model_fields) == set(stats.to_dict())
     ruleset = parse_rules_text(RULES_V1)

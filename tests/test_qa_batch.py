@@ -1,16 +1,20 @@
 """Batch quality inspection (shenggu/solutions/qa/batch.py, scorecards.py, report.py) and ``shenggu qa inspect``:
 a folder of call JSON files plus a corrupt recording and a broken JSON (recorded, the batch goes on), metadata
 joined from a CSV with a BOM, scorecards checked against numbers worked out by hand, Excel-safe CSVs, an HTML
-report that escapes the transcripts, and the command's exit codes. No model is loaded: the ruleset is written
-here without matching by meaning."""
+report that escapes the transcripts, each finding linked to its moment of the recording (Media Fragments; the
+command links relative to the report), and the command's exit codes. No model is loaded: the ruleset is written
+here without matching by meaning, and the command's recognition is replaced."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -22,6 +26,7 @@ from shenggu.errors import InvalidOptionError
 from shenggu.reports.spreadsheet_csv import spreadsheet_cell
 from shenggu.solutions.qa import Call, Utterance, parse_rules_text
 from shenggu.solutions.qa.batch import find_items, inspect_batch, read_call, read_metadata
+from shenggu.solutions.qa.links import file_link, media_fragment, moment_link
 from shenggu.solutions.qa.report import call_file_names, write_batch_report
 
 RULES = """\
@@ -328,6 +333,38 @@ def test_html_report_escapes_what_was_said_and_has_the_plots(batch, tmp_path: Pa
     assert "测试规则" in page and "禁止承诺收益" in page
 
 
+def test_media_fragments_and_file_links() -> None:
+    assert [media_fragment(5.5, 8.0), media_fragment(0.0), media_fragment(3.25, 3.25), media_fragment(1.23456)] == [
+        "t=5.5,8", "t=0", "t=3.25", "t=1.235",
+    ]  # fmt: skip
+    assert moment_link("/a/b.wav", 2, 4.5) == "/a/b.wav#t=2,4.5"
+    # a # or a space in a name is percent-encoded, so the fragment is the only one
+    assert file_link(Path("/data/calls/录音 #1.wav"), Path("/data/out")) == "../calls/%E5%BD%95%E9%9F%B3%20%231.wav"
+
+
+def hrefs(page: str) -> list[str]:
+    """The links of a report page, unescaped."""
+    return [html.unescape(h) for h in re.findall(r'<a href="([^"]*)"', page)]
+
+
+def test_report_findings_link_to_their_moment_as_the_caller_says(batch, tmp_path: Path) -> None:
+    asked: list[tuple[str, float, float | None]] = []
+
+    def link(name: str, start: float, end: float | None) -> str | None:
+        asked.append((name, start, end))
+        return None if name == "c2.json" else f'/play?item={name}&x="<b>"#t={start}'
+
+    files = write_batch_report(batch, tmp_path / "out", audio_link=link)
+    findings = read_csv(files["findings_csv"])
+    with_evidence = [r for r in findings if r["time"]]
+    assert [(n, s) for n, s, _ in asked] == [(r["file"], float(r["time"])) for r in with_evidence]
+    expected = [f'/play?item={r["file"]}&x="<b>"#t={r["time"]}' for r in with_evidence]
+    assert [r["audio"] for r in with_evidence] == ["" if "c2.json" in e else e for e in expected]
+    page = files["html"].read_text(encoding="utf-8")
+    assert hrefs(page) == [r["audio"] for r in with_evidence if r["audio"]]
+    assert "&lt;b&gt;" in page and '"<b>"' not in page  # the links are escaped like everything else
+
+
 def test_spreadsheet_cells_neutralize_text_but_keep_numbers() -> None:
     assert [spreadsheet_cell(v) for v in ("=1+1", "-2", "+x", "\tx", "ok", -0.5, 3, None, float("nan"))] == [
         "'=1+1", "'-2", "'+x", "'\tx", "ok", "-0.5", "3", "", "",
@@ -363,6 +400,29 @@ def test_cli_inspects_json_calls_and_writes_the_report(json_folder: Path, tmp_pa
     assert "1 metadata row(s) name no item" in result.stderr
     assert {r["agent"] for r in read_csv(out / "calls.csv")} == {"A", "B"}
     assert (out / "report.html").is_file() and (out / "calls" / "sub" / "c4.json").is_file()
+
+
+def test_cli_report_links_findings_to_the_recordings_relative_to_the_report(
+    json_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = json_folder / "sub" / "录音 #1.wav"  # a # and a space: the link must encode them
+    recording.write_bytes(b"not decoded: recognition is replaced below")
+
+    def reader(options, agent_voice):  # stands in for recognition: a promise from 6.5 s to 9 s
+        return lambda path: Call([Utterance("agent", 0, 4, GREETING), Utterance("agent", 6.5, 9, "保证收益")])
+
+    monkeypatch.setattr("shenggu.cli.qa._recording_reader", reader)
+    out = tmp_path / "out"
+    args = [str(json_folder), "--rules", str(tmp_path / "rules.yaml"), "--out", str(out)]
+    result = runner.invoke(app, ["qa", "inspect", *args])
+    assert result.exit_code == 0, result.output
+
+    (link,) = hrefs((out / "report.html").read_text(encoding="utf-8"))  # call JSON files have no recording
+    path, fragment = link.split("#")
+    assert fragment == "t=6.5" and not Path(unquote(path)).is_absolute()
+    assert (out / unquote(path)).resolve() == recording.resolve()
+    links = {(r["file"], r["audio"]) for r in read_csv(out / "findings.csv") if r["rule_id"] == "no_promises"}
+    assert links == {("c2.json", ""), ("sub/c4.json", ""), ("sub/录音 #1.wav", link)}
 
 
 def test_cli_exit_1_when_an_item_fails(json_folder: Path, tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ def inspect_calls(
     """Inspect every call of SOURCE against a ruleset and write per-call results and batch reports into OUT.
 
     Each recording's transcript is kept under OUT/recognized as soon as it is recognized: the same command run
-    again (after a crash, or with new rules) recognizes only what is not there yet.
+    again (after a crash, or with new rules) recognizes only what is not there yet. Each finding in
+    OUT/report.html and OUT/findings.csv links to its moment of the recording (a path relative to OUT).
 
     Exit code 0 when every item was inspected, 1 when some could not be (listed in OUT/failures.csv), 2 for bad
     options."""
@@ -59,8 +60,9 @@ def inspect_calls(
 
     from shenggu.scale.archive import MEDIA_SUFFIXES
     from shenggu.solutions.qa.audio import CallAudioOptions
-    from shenggu.solutions.qa.batch import CALL_SUFFIX, find_items, inspect_batch, read_metadata
+    from shenggu.solutions.qa.batch import CALL_SUFFIX, find_items, inspect_batch, item_name, read_metadata
     from shenggu.solutions.qa.engine import default_sentiment
+    from shenggu.solutions.qa.links import file_links
     from shenggu.solutions.qa.report import write_batch_report
     from shenggu.solutions.qa.rules_file import bundled_ruleset, load_rules
     from shenggu.text.lists import split_commas
@@ -71,7 +73,8 @@ def inspect_calls(
     ruleset = load_rules(rules) if rules is not None else bundled_ruleset()
     items = find_items(source, MEDIA_SUFFIXES, skip=out)
     joined = read_metadata(metadata) if metadata is not None else None
-    recordings = any(p.suffix.lower() != CALL_SUFFIX for p in items)
+    root = source if source.is_dir() else source.parent
+    recordings = {item_name(p, root): p for p in items if p.suffix.lower() != CALL_SUFFIX}
     make_call = {"make_call": _recording_reader(options, agent_voice)} if recordings else {}
 
     failed = 0
@@ -87,13 +90,13 @@ def inspect_calls(
             items,
             ruleset,
             **make_call,
-            root=source if source.is_dir() else source.parent,
+            root=root,
             metadata=joined,
             sentiment=default_sentiment,
             progress=progress,
             recognized=out / "recognized" / _recognition_key(options, agent_voice),
         )
-    files = write_batch_report(batch, out)
+    files = write_batch_report(batch, out, audio_link=file_links(recordings, out))
     mean = batch.mean_score
     typer.echo(
         f"{len(batch.calls)} calls inspected ({ruleset.name}, version {ruleset.version}), "

@@ -1,16 +1,19 @@
 """The work behind quality inspection (``/v1/qa/inspections``): calls sent as transcripts judged at once, and the
 ``qa_inspection`` job on recordings, whose upload is a manifest of the items (each stored and checksummed on its
-own) and whose report files go to the job's results folder."""
+own) and whose report files go to the job's results folder. A recordings inspection serves each stored recording
+(:func:`stored_recording`), and its results and reports link each finding to its moment there (:func:`audio_url`)."""
 
 from __future__ import annotations
 
 import io
 import json
+import mimetypes
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from fastapi import UploadFile
@@ -18,10 +21,13 @@ from fastapi import UploadFile
 from shenggu.errors import InvalidOptionError
 from shenggu.reports.results import jsonable
 from shenggu.service.engines import Engines
+from shenggu.service.storage.models import Job
+from shenggu.service.storage.tenants import NotFoundError
 from shenggu.service.uploads import sha256_of
 from shenggu.solutions.qa.audio import CallAudioOptions, call_from_audio
 from shenggu.solutions.qa.batch import CALL_SUFFIX, BatchResult, Failure, inspect_batch, summarize
 from shenggu.solutions.qa.engine import default_sentiment, inspect
+from shenggu.solutions.qa.links import AudioLink, moment_link
 from shenggu.solutions.qa.record import Call
 from shenggu.solutions.qa.report import batch_document, write_batch_report
 from shenggu.solutions.qa.rules import Ruleset, parse_ruleset
@@ -29,6 +35,7 @@ from shenggu.solutions.qa.scorecards import InspectedCall
 
 QA_TASK = "qa_inspection"  # the job's task, and the capability inspections are metered as
 QA_LANGUAGES = ("zh", "en")
+INSPECTIONS_PATH = "/v1/qa/inspections"  # the routes' prefix, for the audio links
 
 
 @dataclass(frozen=True)
@@ -151,8 +158,8 @@ def run_qa_inspection(
             progress=after_item, recognized=results_dir / RECOGNIZED,
         )  # fmt: skip
     batch.failures = [_without_folder(f, workdir) for f in batch.failures] + damaged
-    files = write_batch_report(batch, results_dir)
-    seconds = sum(c.call.duration for c in batch.calls if not c.name.lower().endswith(CALL_SUFFIX))
+    files = write_batch_report(batch, results_dir, audio_link=audio_links(request.inspection_id))
+    seconds = sum(c.call.duration for c in batch.calls if is_recording(c.name))
     listed = sorted(p.relative_to(results_dir).as_posix() for p in files.values())
     return {"inspection_id": request.inspection_id, **qa_outcome(batch), "files": listed}, seconds
 
@@ -176,3 +183,91 @@ def _qa_items(items: list[dict], folder: Path) -> tuple[list[Path], list[Failure
 def _without_folder(failure: Failure, folder: Path) -> Failure:
     """A failure whose message does not name the job's working folder (the client sees its file names only)."""
     return failure._replace(message=failure.message.replace(f"{folder}{os.sep}", "").replace(str(folder), ""))
+
+
+# --------------------------------------------------------------------------------------------------------
+# The recordings of an inspection, and links to them
+# --------------------------------------------------------------------------------------------------------
+
+
+def is_recording(item: str) -> bool:
+    """Whether an item of a recordings inspection is a recording (not a call JSON file, which has no audio)."""
+    return not item.lower().endswith(CALL_SUFFIX)
+
+
+def audio_url(inspection_id: str, item: str) -> str | None:
+    """Where the API serves an item's recording: ``/v1/qa/inspections/{id}/audio/{item}`` (percent-encoded); None
+    for a call JSON file."""
+    if not is_recording(item):
+        return None
+    return f"{INSPECTIONS_PATH}/{quote(inspection_id, safe='')}/audio/{quote(item, safe='')}"
+
+
+def audio_links(inspection_id: str) -> AudioLink:
+    """Each finding's link to its moment (``#t=START[,END]``) of the item's recording on the API."""
+
+    def link(item: str, start: float, end: float | None) -> str | None:
+        url = audio_url(inspection_id, item)
+        return moment_link(url, start, end) if url is not None else None
+
+    return link
+
+
+def with_audio_urls(results: list[dict], inspection_id: str) -> list[dict]:
+    """A recordings inspection's stored results as served: each call with its recording's ``audio_url``, and each
+    piece of evidence with the link to its moment (copies: the stored results stay as the job wrote them)."""
+    served = []
+    for entry in results:
+        url = audio_url(inspection_id, entry["item"])
+        rules = [
+            {
+                **rule,
+                "evidence": [
+                    {**e, "audio_url": moment_link(url, e["time"], e.get("end")) if url is not None else None}
+                    for e in rule.get("evidence", [])
+                ],
+            }
+            for rule in entry["result"].get("rules", [])
+        ]
+        served.append({**entry, "audio_url": url, "result": {**entry["result"], "rules": rules}})
+    return served
+
+
+def recording_type(item: str) -> str:
+    """The media type to serve an item's recording as: the one its name suggests where that is audio or video,
+    else ``application/octet-stream`` (an upload named ``.html`` is never served as a page)."""
+    guessed = mimetypes.guess_type(item)[0] or ""
+    return guessed if guessed.startswith(("audio/", "video/")) else "application/octet-stream"
+
+
+def stored_uploads(job: Job | None) -> list[Path]:
+    """Every file a recordings job stored: its manifest and the items it lists (none for no job; the manifest
+    alone when it cannot be read)."""
+    if job is None:
+        return []
+    manifest = Path(job.upload_path)
+    try:
+        items = json.loads(manifest.read_text(encoding="utf-8"))["items"]
+        return [manifest, *(Path(QaItem(**data).path) for data in items)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [manifest]
+
+
+def stored_recording(job: Job | None, item: str) -> Path:
+    """The stored file of the recording ``item`` of an inspection's job, found through the job's manifest (checked
+    by its checksum). Raises :class:`NotFoundError` for no job, an item the job does not list or that is a call JSON
+    file, and a manifest or recording that is gone."""
+    if job is None:
+        raise NotFoundError("this inspection has no recordings (its calls were sent as transcripts)")
+    if not is_recording(item):
+        raise NotFoundError(f"'{item[:100]}' is a call JSON file, not a recording")
+    manifest = Path(job.upload_path)
+    if not manifest.is_file() or sha256_of(manifest) != job.upload_sha256:
+        raise NotFoundError("the recordings of this inspection are gone")
+    listed = {data["name"]: QaItem(**data) for data in json.loads(manifest.read_text(encoding="utf-8"))["items"]}
+    if item not in listed:
+        raise NotFoundError(f"this inspection has no recording named '{item[:100]}'")
+    path = Path(listed[item].path)
+    if not path.is_file():
+        raise NotFoundError(f"the recording '{item[:100]}' is gone")
+    return path

@@ -10,6 +10,10 @@ recording, one party per channel or diarized, and judges it; an item that cannot
 results, and the others go on). An inspection records the ruleset and the version that judged it; its report
 (HTML, CSV, JSON) is at ``/v1/qa/inspections/{id}/report``. Jobs, quotas, rate limits and metering are those of
 ``/v1/jobs``: audio seconds for recordings, characters for transcripts.
+
+A recordings inspection serves each recording as uploaded at ``/v1/qa/inspections/{id}/audio/{item}`` (range
+requests, so a player can seek); its results give each call that ``audio_url`` and each piece of evidence the link
+to its moment (``#t=START[,END]``, W3C Media Fragments), and its HTML report links each finding there.
 """
 
 from __future__ import annotations
@@ -38,7 +42,15 @@ from shenggu.service.qa_requests import (
     read_calls,
     read_rules_upload,
 )
-from shenggu.service.qa_tasks import QA_TASK, inspect_calls, qa_outcome
+from shenggu.service.qa_tasks import (
+    QA_TASK,
+    inspect_calls,
+    qa_outcome,
+    recording_type,
+    stored_recording,
+    stored_uploads,
+    with_audio_urls,
+)
 from shenggu.service.schemas import inline_schema
 from shenggu.service.schemas.qa import (
     INSPECTION,
@@ -331,7 +343,8 @@ def _summary(row: StoredInspection, job: Job | None) -> dict:
 
 def _view(row: StoredInspection, job: Job | None) -> dict:
     view = _summary(row, job)
-    view.update(results=row.results, failures=row.failures, batch=row.batch)
+    results = with_audio_urls(row.results, row.id) if row.source == "files" and row.results else row.results
+    view.update(results=results, failures=row.failures, batch=row.batch)
     view["error"] = job.error if job is not None and view["status"] == "failed" else None
     return view
 
@@ -378,6 +391,36 @@ def get_inspection_report(
     return FileResponse(path, media_type=media, filename=f"qa-{row.id}-{name}")
 
 
+_AUDIO = {
+    200: {
+        "description": "The recording as uploaded (its media type guessed from its name), served inline; a "
+        "``Range`` request gets 206 and those bytes.",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("audio/*", "video/*", "application/octet-stream")
+        },
+    },
+    206: {"description": "The bytes a ``Range`` request asked for."},
+}
+
+
+@router.get("/inspections/{inspection_id}/audio/{item}", response_class=FileResponse, responses=_AUDIO)
+def get_inspection_audio(inspection_id: str, item: str, session: DbSessionDep, principal: PrincipalDep) -> FileResponse:
+    """The recording ``item`` (its name in the results) of a recordings inspection, as it was uploaded, for a
+    player: ``Content-Disposition: inline``, and ``Range`` requests for seeking. A finding's moment is this URL
+    with ``#t=START[,END]`` (the evidence's ``audio_url``). 404 for an inspection of transcripts, a call JSON
+    file or an item the inspection does not have."""
+    row = qa_store.get_inspection(session, principal.tenant_id, inspection_id)
+    path = stored_recording(qa_store.job_of(session, row), item)
+    return FileResponse(
+        path,
+        media_type=recording_type(item),
+        filename=item,
+        content_disposition_type="inline",
+        headers={"X-Content-Type-Options": "nosniff"},  # the guessed type stands: no browser sniffs a page in it
+    )
+
+
 @router.get("/inspections", response_model=Inspections)
 def list_inspections(
     session: DbSessionDep,
@@ -395,8 +438,14 @@ def list_inspections(
 def delete_inspection(
     inspection_id: str, session: DbSessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
-    """Delete an inspection and its report (a job still running it is cancelled)."""
+    """Delete an inspection, its report and its recordings as stored (a job still running it is cancelled): call
+    recordings are personal data, kept no longer than the inspection."""
+    uploads = stored_uploads(
+        qa_store.job_of(session, qa_store.get_inspection(session, principal.tenant_id, inspection_id))
+    )
     row = qa_store.delete_inspection(session, principal.tenant_id, inspection_id)
     with contextlib.suppress(OSError):
         shutil.rmtree(_report_dir(settings, row))
+    for path in uploads:
+        path.unlink(missing_ok=True)
     return Response(status_code=204)

@@ -193,13 +193,17 @@ class QaCall(ResponseBody):
 
 
 class QaEvidence(ResponseBody):
-    """Where a finding is: the utterance's index and text, the time to listen from (and to, for a span)."""
+    """Where a finding is: the utterance's index and text, the time to listen from (and to, for a span); for a
+    recording, ``audio_url`` plays that moment (the call's ``audio_url`` with ``#t=START[,END]``)."""
 
     utterance: int
     time: float
     text: str
     end: float | None = None
     detail: str = ""
+    audio_url: str | None = Field(
+        None, description="The recording from this moment: /v1/qa/inspections/{id}/audio/{item}#t=START[,END]."
+    )
 
 
 class QaRuleResult(ResponseBody):
@@ -246,11 +250,13 @@ class QaCallResult(ResponseBody):
 
 
 class InspectedCall(ResponseBody):
-    """One inspected item: its name in the batch (the file's name, or the call's id), the call and its result."""
+    """One inspected item: its name in the batch (the file's name, or the call's id), the call and its result;
+    for a recording, ``audio_url`` serves it (null for transcripts)."""
 
     item: str
     call: QaCall
     result: QaCallResult
+    audio_url: str | None = Field(None, description="The recording: /v1/qa/inspections/{id}/audio/{item}.")
 
 
 class InspectionFailure(ResponseBody):

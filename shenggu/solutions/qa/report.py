@@ -4,10 +4,15 @@
   a new ruleset: :func:`shenggu.solutions.qa.batch.read_call` reads it);
 * ``calls.csv`` (a row per call: file, agent, queue, date, score, each scoring rule's pass / fail / n/a, tags,
   duration, talk ratios, summary, the other metadata), ``findings.csv`` (a row per failed rule of a call, with
-  the time and words to listen to), ``agents.csv`` and ``queues.csv`` (scorecards), ``rules.csv`` (failures per
-  rule), ``failures.csv`` (items that could not be inspected: file, code, message);
+  the time and words to listen to, and a link to that moment of the recording), ``agents.csv`` and
+  ``queues.csv`` (scorecards), ``rules.csv`` (failures per rule), ``failures.csv`` (items that could not be
+  inspected: file, code, message);
 * ``batch.json``: all of it for other systems;
-* ``report.html``: summary, plots (score histogram, most failed rules, score per agent, score per date) and tables.
+* ``report.html``: summary, the findings (each with a link to its moment), plots (score histogram, most failed
+  rules, score per agent, score per date) and tables.
+
+The links are the caller's (:data:`~shenggu.solutions.qa.links.AudioLink`): ``shenggu qa inspect`` links to the
+recording files relative to the report folder, the API to its audio route.
 
 CSVs open safely in Excel (:mod:`shenggu.reports.spreadsheet_csv`: BOM, no formulas); the HTML escapes all text.
 Plots are labelled in ASCII (their font has no Chinese): a name that is not ASCII is shown as its row number
@@ -15,6 +20,7 @@ Plots are labelled in ASCII (their font has no Chinese): a name that is not ASCI
 
 from __future__ import annotations
 
+import html
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -27,12 +33,17 @@ from shenggu.reports.plots import Figure, bar_plot, histogram_plot
 from shenggu.reports.results import jsonable, write_text_atomically
 from shenggu.reports.spreadsheet_csv import write_spreadsheet_csv
 from shenggu.solutions.qa.batch import BatchResult
+from shenggu.solutions.qa.links import AudioLink
 from shenggu.solutions.qa.record import RuleResult, TalkRatios
 from shenggu.solutions.qa.scorecards import InspectedCall, Scorecard, scoring_rule_ids
 
 CALLS_DIR = "calls"
 RATIOS = tuple(f.name for f in fields(TalkRatios))
 _FIXED_COLUMNS = ("file", "call_id", "agent", "queue", "date", "score")
+AUDIO_COLUMN = "audio"  # findings: the link to the moment (empty where there is no recording)
+_FINDINGS_COLUMNS = ("file", "agent", "queue", "date", "rule_id", "rule", "time", "end", AUDIO_COLUMN, "text", "detail",
+                     "reason")  # fmt: skip
+FINDINGS_CAPTION = "Findings (failed rules: where to listen)"
 
 
 def call_file_names(names: Sequence[str]) -> dict[str, str]:
@@ -43,24 +54,26 @@ def call_file_names(names: Sequence[str]) -> dict[str, str]:
     return {name: stem if shared[stem] == 1 else f"{name}.json" for name, stem in zip(names, stems, strict=True)}
 
 
-def write_batch_report(batch: BatchResult, out: Path) -> dict[str, Path]:
-    """Write every file of the batch's report into ``out``; returns them by kind (``html``, ``calls_csv``, ...)."""
+def write_batch_report(batch: BatchResult, out: Path, audio_link: AudioLink | None = None) -> dict[str, Path]:
+    """Write every file of the batch's report into ``out``; returns them by kind (``html``, ``calls_csv``, ...).
+    ``audio_link`` (item name, start, end → link) gives each finding's link to its moment; none without it."""
     out.mkdir(parents=True, exist_ok=True)
     json_names = call_file_names([c.name for c in batch.calls])
     for inspected in batch.calls:
         document = {"call": asdict(inspected.call), "result": inspected.result.to_dict()}
         _write_json(out / CALLS_DIR / json_names[inspected.name], document)
     rule_ids = scoring_rule_ids(batch.ruleset)
+    findings = _findings_table(batch.calls, audio_link)
     files = {
         "calls_csv": write_spreadsheet_csv(out / "calls.csv", *_calls_table(batch.calls, rule_ids, json_names)),
-        "findings_csv": write_spreadsheet_csv(out / "findings.csv", *_findings_table(batch.calls)),
+        "findings_csv": write_spreadsheet_csv(out / "findings.csv", *findings),
         "agents_csv": write_spreadsheet_csv(out / "agents.csv", *_scorecard_table("agent", batch.agents, rule_ids)),
         "queues_csv": write_spreadsheet_csv(out / "queues.csv", *_scorecard_table("queue", batch.queues, rule_ids)),
         "rules_csv": write_spreadsheet_csv(out / "rules.csv", *_rules_table(batch)),
         "failures_csv": write_spreadsheet_csv(out / "failures.csv", ("file", "code", "message"), batch.failures),
         "json": _write_json(out / "batch.json", batch_document(batch, json_names)),
     }
-    files["html"] = _write_html(batch, out, rule_ids)
+    files["html"] = _write_html(batch, out, rule_ids, findings)
     return files
 
 
@@ -141,16 +154,37 @@ def _calls_table(
     return [*fixed, *extra], rows
 
 
-def _findings_table(calls: Sequence[InspectedCall]) -> tuple[list[str], list[list[Any]]]:
-    header = ["file", "agent", "queue", "date", "rule_id", "rule", "time", "end", "text", "detail", "reason"]
+def _findings_table(calls: Sequence[InspectedCall], audio_link: AudioLink | None) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for c in calls:
         where = [c.name, c.field("agent"), c.field("queue"), c.date]
         for r in c.result.failed:
             for e in r.evidence or [None]:
-                said = [e.time, e.end, e.text, e.detail] if e is not None else [None, None, "", ""]
+                if e is None:
+                    said = [None, None, None, "", ""]
+                else:
+                    link = audio_link(c.name, e.time, e.end) if audio_link is not None else None
+                    said = [e.time, e.end, link, e.text, e.detail]
                 rows.append([*where, r.rule_id, r.name, *said, r.reason])
-    return header, rows
+    return list(_FINDINGS_COLUMNS), rows
+
+
+def _findings_html(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """The findings table as ready HTML, its audio cells links to the moment (the page's own tables hold text
+    only). Every cell and link is escaped; times in seconds to 2 decimals."""
+
+    def cell(column: str, value: Any) -> str:
+        if column == AUDIO_COLUMN:
+            return f'<a href="{html.escape(value)}">▶ listen</a>' if value else ""
+        if isinstance(value, float):
+            return f"{value:.2f}"
+        return html.escape("" if value is None else str(value))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{cell(h, v)}</td>" for h, v in zip(header, row, strict=True)) + "</tr>" for row in rows
+    )
+    return f"<table>\n<caption>{html.escape(FINDINGS_CAPTION)}</caption>\n<tr>{head}</tr>\n{body}\n</table>"
 
 
 def _rate(value: float | None) -> float | None:
@@ -211,7 +245,9 @@ def _numbered(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[lis
     return ["#", *header], [[i, *row] for i, row in enumerate(rows, start=1)]
 
 
-def _write_html(batch: BatchResult, out: Path, rule_ids: Sequence[str]) -> Path:
+def _write_html(
+    batch: BatchResult, out: Path, rule_ids: Sequence[str], findings: tuple[list[str], list[list[Any]]]
+) -> Path:
     top_rows = [[s.rule_id, s.name, s.failures, s.applied, _rate(s.failure_share)] for s in batch.top_failed_rules]
     trend_rows = [[p.date, p.calls, round(p.mean_score, 2)] for p in batch.trend]
     calls_rows = [
@@ -226,10 +262,10 @@ def _write_html(batch: BatchResult, out: Path, rule_ids: Sequence[str]) -> Path:
         ("Score per date", *_numbered(("date", "calls", "mean_score"), trend_rows)),
         ("Tags", ("tag", "calls"), list(batch.tags.items())),
         ("Calls", ("file", "agent", "queue", "date", "score", "failed rules"), calls_rows),
-        ("Findings (failed rules: where to listen)", *_findings_table(batch.calls)),
         ("Items that could not be inspected", ("file", "code", "message"), batch.failures),
     ]
     if batch.unmatched_metadata:
         tables.append(("Metadata rows that name no item", ("file",), [[n] for n in batch.unmatched_metadata]))
     title = f"Quality inspection: {batch.ruleset.name} (version {batch.ruleset.version})"
-    return write_html_report(out, title, batch.summary(), _figures(batch), tables)
+    # The findings come first, as a block: their links need HTML that the page's escaped tables cannot hold.
+    return write_html_report(out, title, batch.summary(), _figures(batch), tables, blocks=[_findings_html(*findings)])
