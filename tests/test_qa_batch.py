@@ -391,10 +391,11 @@ def json_folder(folder: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def test_cli_inspects_json_calls_and_writes_the_report(json_folder: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["qa", "inspect"], ["batch", "qa"]])
+def test_cli_inspects_json_calls_and_writes_the_report(json_folder: Path, tmp_path: Path, command) -> None:
     out = tmp_path / "out"
     args = [str(json_folder), "--rules", str(tmp_path / "rules.yaml"), "--out", str(out)]
-    result = runner.invoke(app, ["qa", "inspect", *args, "--metadata", str(json_folder / "meta.csv")])
+    result = runner.invoke(app, [*command, *args, "--metadata", str(json_folder / "meta.csv")])
     assert result.exit_code == 0, result.output
     assert "4 calls inspected" in result.stdout and "mean score 57.5" in result.stdout and "0 failed" in result.stdout
     assert "1 metadata row(s) name no item" in result.stderr

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shenggu.cli.base import app, friendly_errors
+from shenggu.cli.batch import batch_app
 
 if TYPE_CHECKING:
     from shenggu.solutions.qa.audio import CallAudioOptions
@@ -108,6 +109,12 @@ def inspect_calls(
     if batch.failures:
         typer.echo(f"error: {len(batch.failures)} of {batch.items} items failed: see {files['failures_csv']}", err=True)
         raise typer.Exit(1)
+
+
+# The archive commands live under `shenggu batch`: the same command, resumable as `batch transcribe` is.
+batch_app.command("qa", help="Quality-inspect a folder of call recordings (the same as `shenggu qa inspect`).")(
+    inspect_calls
+)
 
 
 def _recognition_key(options: CallAudioOptions, agent_voice: Path | None) -> str:
