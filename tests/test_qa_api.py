@@ -354,6 +354,7 @@ def test_tenants_are_isolated(server):
         ({"version": "two"}, "version"),
         ({"agent": "王坐席"}, "王坐席"),
         ({"hotword_lists": "missing-list"}, "missing-list"),
+        ({"summarize": "maybe"}, "summarize"),
     ],
 )
 def test_bad_recording_requests_are_refused_before_a_job(server, fields, mentions):
@@ -493,6 +494,25 @@ def test_deleting_an_inspection_deletes_its_recordings(server, recognizer):
     assert len(stored) == 2 and all(path.is_file() for path in stored)  # the manifest and the recording
     assert call(server, "DELETE", f"{INSPECTIONS}/{body['id']}").status_code == 204
     assert not any(path.exists() for path in stored)
+
+
+def test_a_job_asked_for_summaries_adds_them_to_each_call(server, monkeypatch):
+    import shenggu.service.qa_tasks as qa_tasks
+    from shenggu.solutions.qa.summary import CallSummary
+
+    asked = []
+
+    def summary(call, chat):  # the language model's part is tested in test_qa_call.py
+        asked.append(call.id)
+        return CallSummary("客户咨询理财产品。", ["坐席承诺收益5%。"])
+
+    monkeypatch.setattr(qa_tasks, "summarize_call", summary)
+    files = [("files", ("call.json", json.dumps(CALL, ensure_ascii=False).encode(), "application/json"))]
+    body = call(server, "POST", INSPECTIONS, files=files, data={"rules": "bank_default", "summarize": "true"}).json()
+    (entry,) = wait_for(server, body["id"])["results"]
+    result = entry["result"]
+    assert result["summary"] == "客户咨询理财产品。" and result["summary_dropped"] == ["坐席承诺收益5%。"]
+    assert asked == [entry["call"]["id"]]
 
 
 @pytest.fixture

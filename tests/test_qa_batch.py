@@ -461,3 +461,26 @@ def test_cli_bad_options_give_one_line_and_exit_2(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_summaries_are_added_and_a_failing_model_costs_only_the_summary(folder: Path, ruleset) -> None:
+    from shenggu.llm.types import LanguageModelError
+    from shenggu.solutions.qa.summary import CallSummary
+
+    items = find_items(folder, set())
+    written = inspect_batch(
+        items,
+        ruleset,
+        root=folder,
+        embed=refuse_embedding,
+        summarizer=lambda call: CallSummary("客户咨询。", ["编的。"]),
+    )
+    assert written.calls and all(c.result.summary == "客户咨询。" for c in written.calls)
+    assert all(c.result.summary_dropped == ["编的。"] and not c.result.summary_error for c in written.calls)
+
+    def broken(call: Call) -> CallSummary:
+        raise LanguageModelError("the model is not loaded")
+
+    failed = inspect_batch(items, ruleset, root=folder, embed=refuse_embedding, summarizer=broken)
+    assert [c.name for c in failed.calls] == [c.name for c in written.calls]  # every call still inspected
+    assert all(c.result.summary == "" and c.result.summary_error == "the model is not loaded" for c in failed.calls)

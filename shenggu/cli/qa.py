@@ -14,7 +14,7 @@ from shenggu.cli.batch import batch_app
 
 if TYPE_CHECKING:
     from shenggu.solutions.qa.audio import CallAudioOptions
-    from shenggu.solutions.qa.batch import MakeCall
+    from shenggu.solutions.qa.batch import MakeCall, Summarizer
     from shenggu.solutions.qa.record import Call
 
 qa_app = typer.Typer(no_args_is_help=True, help="Call-centre quality inspection (客服质检).")
@@ -48,6 +48,14 @@ def inspect_calls(
         list[str] | None, typer.Option("--hotwords", help="Names or terms to favour (repeat, or comma-separate).")
     ] = None,
     language: Annotated[str, typer.Option(help="Language of the recordings: zh or en.")] = "zh",
+    summarize: Annotated[
+        bool,
+        typer.Option(
+            "--summarize",
+            help="Summarize each call with the bundled language model, keeping only facts the call holds "
+            "(about half a minute a call on 2 cores).",
+        ),
+    ] = False,
 ) -> None:
     """Inspect every call of SOURCE against a ruleset and write per-call results and batch reports into OUT.
 
@@ -96,6 +104,7 @@ def inspect_calls(
             sentiment=default_sentiment,
             progress=progress,
             recognized=out / "recognized" / _recognition_key(options, agent_voice),
+            summarizer=_summarizer() if summarize else None,
         )
     files = write_batch_report(batch, out, audio_link=file_links(recordings, out))
     mean = batch.mean_score
@@ -115,6 +124,18 @@ def inspect_calls(
 batch_app.command("qa", help="Quality-inspect a folder of call recordings (the same as `shenggu qa inspect`).")(
     inspect_calls
 )
+
+
+def _summarizer() -> Summarizer:
+    """Grounded summaries by the bundled language model (loaded on the first call)."""
+    from functools import partial
+
+    from shenggu.config import get_settings
+    from shenggu.llm.chat_queue import get_chat_queue
+    from shenggu.solutions.qa.summary import summarize_call
+
+    chat = partial(get_chat_queue(get_settings()).chat, "cli")
+    return lambda call: summarize_call(call, chat)
 
 
 def _recognition_key(options: CallAudioOptions, agent_voice: Path | None) -> str:

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from shenggu.errors import InvalidOptionError
+
 
 def readable_text(text: str) -> str:
     """A text with something besides blanks in it, and valid Unicode (no unpaired surrogates)."""
@@ -17,3 +19,15 @@ def readable_text(text: str) -> str:
 
 
 ReadableText = Annotated[str, AfterValidator(readable_text)]
+
+
+def form_flag(value: object, name: str, default: bool = True) -> bool:
+    """A boolean form field or query parameter (true/false, 1/0, yes/no, on/off; absent: ``default``)."""
+    if value is None:
+        return default
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise InvalidOptionError(f"{name} must be true or false")

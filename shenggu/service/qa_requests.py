@@ -23,6 +23,7 @@ from shenggu.audio import probe_duration
 from shenggu.config import Settings
 from shenggu.errors import InvalidOptionError, ShengguError
 from shenggu.service.callbacks import DestinationPolicy, check_url
+from shenggu.service.fields import form_flag
 from shenggu.service.limits import RateLimiter, check_audio
 from shenggu.service.qa_tasks import QA_TASK, QaItem, QaRequest, qa_manifest
 from shenggu.service.schemas.qa import MAX_CHARACTERS, InspectCallsBody, RulesetBody
@@ -270,8 +271,11 @@ async def _metadata_rows(form: FormData) -> dict[str, dict[str, str]]:
         return await run_in_threadpool(read_metadata, path)
 
 
-def _job_request(form: FormData, inspection_id: str, rules: StoredRules, session: Session, tenant_id: int) -> QaRequest:
+def _job_request(
+    form: FormData, inspection_id: str, rules: StoredRules, session: Session, principal: Principal
+) -> QaRequest:
     """The job's options from the form's fields, with the tenant's stored hotwords and enrolled agent voice."""
+    tenant_id = principal.tenant_id
     words = hotword_lists.clean_words(_form_text(form, "hotwords"))
     words = hotword_lists.words_for(session, tenant_id, split_commas(_form_text(form, "hotword_lists")), words)
     agent = _form_text(form, "agent")
@@ -289,6 +293,8 @@ def _job_request(form: FormData, inspection_id: str, rules: StoredRules, session
         _form_text(form, "channels", "auto"),
         _form_text(form, "agent_channel", "auto"),
         voice,
+        form_flag(form.get("summarize"), "summarize", default=False),
+        str(tenant_id),
     )
 
 
@@ -320,7 +326,7 @@ async def queue_recordings(
         ruleset_name, version = _form_text(form, "rules", "bank_default"), _form_version(form)
         with database.session() as session:
             rules = qa_store.get_rules(session, principal.tenant_id, ruleset_name, version)
-            options = {"qa": _job_request(form, inspection_id, rules, session, principal.tenant_id).to_json()}
+            options = {"qa": _job_request(form, inspection_id, rules, session, principal).to_json()}
         limiter.check(principal)
         folder, limit = settings.data_dir / "uploads", settings.max_upload_mb << 20
         for upload in uploads:

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,13 +26,14 @@ from shenggu.service.storage.models import Job
 from shenggu.service.storage.tenants import NotFoundError
 from shenggu.service.uploads import sha256_of
 from shenggu.solutions.qa.audio import CallAudioOptions, call_from_audio
-from shenggu.solutions.qa.batch import CALL_SUFFIX, BatchResult, Failure, inspect_batch, summarize
+from shenggu.solutions.qa.batch import CALL_SUFFIX, BatchResult, Failure, Summarizer, inspect_batch, summarize
 from shenggu.solutions.qa.engine import default_sentiment, inspect
 from shenggu.solutions.qa.links import AudioLink, moment_link
 from shenggu.solutions.qa.record import Call
 from shenggu.solutions.qa.report import batch_document, write_batch_report
 from shenggu.solutions.qa.rules import Ruleset, parse_ruleset
 from shenggu.solutions.qa.scorecards import InspectedCall
+from shenggu.solutions.qa.summary import summarize_call
 
 QA_TASK = "qa_inspection"  # the job's task, and the capability inspections are metered as
 QA_LANGUAGES = ("zh", "en")
@@ -61,6 +63,8 @@ class QaRequest:
     channels: str = "auto"
     agent_channel: str = "auto"
     agent_voice: tuple[float, ...] | None = None
+    summarize: bool = False  # grounded summaries by the bundled language model
+    tenant: str = ""  # whose turn in the language model's fair queue
 
     def __post_init__(self) -> None:
         if self.language not in QA_LANGUAGES:
@@ -155,13 +159,21 @@ def run_qa_inspection(
         items, damaged = _qa_items(manifest["items"], workdir)
         batch = inspect_batch(
             items, ruleset, make_call, root=workdir, metadata=manifest["metadata"], sentiment=default_sentiment,
-            progress=after_item, recognized=results_dir / RECOGNIZED,
+            progress=after_item, recognized=results_dir / RECOGNIZED, summarizer=_summarizer(request, engines),
         )  # fmt: skip
     batch.failures = [_without_folder(f, workdir) for f in batch.failures] + damaged
     files = write_batch_report(batch, results_dir, audio_link=audio_links(request.inspection_id))
     seconds = sum(c.call.duration for c in batch.calls if is_recording(c.name))
     listed = sorted(p.relative_to(results_dir).as_posix() for p in files.values())
     return {"inspection_id": request.inspection_id, **qa_outcome(batch), "files": listed}, seconds
+
+
+def _summarizer(request: QaRequest, engines: Engines) -> Summarizer | None:
+    """The job's grounded summaries (the tenant's turns in the language model's queue), if it asked for them."""
+    if not request.summarize:
+        return None
+    chat = partial(engines.chat_queue().chat, request.tenant)
+    return lambda call: summarize_call(call, chat)
 
 
 def _qa_items(items: list[dict], folder: Path) -> tuple[list[Path], list[Failure]]:

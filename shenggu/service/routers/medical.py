@@ -33,6 +33,7 @@ from shenggu.service.auth import authenticate_key
 from shenggu.service.deps import DatabaseDep, DbSessionDep, EnginesDep, PrincipalDep, SettingsDep, StreamSlotsDep
 from shenggu.service.engines import Engines
 from shenggu.service.errors import ErrorBody, error_responses
+from shenggu.service.fields import form_flag
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.routers.jobs import enqueue, store_upload
@@ -167,8 +168,8 @@ async def _record_job(request: Request, audio: AudioRequest) -> JSONResponse:
         medical = MedicalRequest.parse(
             medical_store.new_id(),
             _form_text(form, "mode", "dictation"),
-            _flag(form.get("medical_vocabulary")),
-            _flag(form.get("llm_fill"), "llm_fill", default=False),
+            form_flag(form.get("medical_vocabulary"), "medical_vocabulary"),
+            form_flag(form.get("llm_fill"), "llm_fill", default=False),
         )
         hotwords, lists, doctor = (_form_text(form, name) for name in ("hotwords", "hotword_lists", "doctor"))
         with audio.database.session() as session:
@@ -191,18 +192,6 @@ def _form_text(form: FormData, name: str, default: str = "") -> str:
     if not isinstance(value, str):
         raise InvalidOptionError(f"'{name}' must be a text field, not a file")
     return value
-
-
-def _flag(value: object, name: str = "medical_vocabulary", default: bool = True) -> bool:
-    """A boolean form field or query parameter (true/false, 1/0, yes/no, on/off; absent: ``default``)."""
-    if value is None:
-        return default
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise InvalidOptionError(f"{name} must be true or false")
 
 
 async def _text_record(request: Request, audio: AudioRequest, engines: Engines) -> dict:
@@ -420,7 +409,7 @@ async def dictation(
             check_audio(session, principal, 1.0)
             lists = split_commas(params.get("hotword_lists", ""))
             hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, options.hotwords)
-        recognition = medical_options(hotwords, _flag(params.get("medical_vocabulary")))
+        recognition = medical_options(hotwords, form_flag(params.get("medical_vocabulary"), "medical_vocabulary"))
         options.language, options.hotwords, options.vocabulary = "zh", recognition.hotwords, recognition.vocabulary
     except ShengguError as exc:
         await refuse(websocket, exc)

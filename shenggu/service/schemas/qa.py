@@ -247,6 +247,7 @@ class QaCallResult(ResponseBody):
     sentiment_curve: dict[str, list[tuple[float, float]]] = Field(default_factory=dict)
     summary: str = ""
     summary_dropped: list[str] = Field(default_factory=list)
+    summary_error: str = ""
 
 
 class InspectedCall(ResponseBody):

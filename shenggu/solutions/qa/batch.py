@@ -23,7 +23,7 @@ from shenggu.reports.results import write_text_atomically
 from shenggu.solutions.qa.checks import SentimentFn
 from shenggu.solutions.qa.engine import inspect
 from shenggu.solutions.qa.matching import Embedder
-from shenggu.solutions.qa.record import Call
+from shenggu.solutions.qa.record import Call, CallResult
 from shenggu.solutions.qa.rules import Ruleset
 from shenggu.solutions.qa.scorecards import (
     DatePoint,
@@ -36,11 +36,13 @@ from shenggu.solutions.qa.scorecards import (
     tag_counts,
     top_failed,
 )
+from shenggu.solutions.qa.summary import CallSummary
 
 CALL_SUFFIX = ".json"
 FILE_COLUMN = "file"
 KNOWN_COLUMNS = ("file", "agent", "queue", "date")  # matched whatever their case in the CSV header
 MakeCall = Callable[[Path], Call]  # a recording → its call (recognition, channels or diarization)
+Summarizer = Callable[[Call], CallSummary]  # a call → its grounded summary
 Progress = Callable[[str, bool], None]  # after each item: its name, whether it was inspected
 
 
@@ -237,6 +239,15 @@ def _no_recordings(path: Path) -> Call:
     raise InvalidOptionError(f"'{path.name}' is not a call JSON file, and no recognizer was given for recordings")
 
 
+def _add_summary(result: CallResult, call: Call, summarizer: Summarizer) -> None:
+    try:
+        summary = summarizer(call)
+    except Exception as exc:  # a model failure costs the summary, never the call's inspection
+        result.summary_error = error_info(exc)[1]
+        return
+    result.summary, result.summary_dropped = summary.text, summary.dropped
+
+
 def _recognized(path: Path, name: str, make_call: MakeCall, folder: Path | None) -> Call:
     """The recording's call: from ``folder`` when an earlier run saved it, else made (and saved there)."""
     if folder is None:
@@ -264,6 +275,7 @@ def inspect_batch(
     sentiment: SentimentFn | None = None,
     progress: Progress | None = None,
     recognized: Path | None = None,
+    summarizer: Summarizer | None = None,
 ) -> BatchResult:
     """Inspect each item in turn (one at a time: recognition already uses every core): a ``.json`` file is read
     as a call, anything else goes to ``make_call``. Items are named by their path relative to ``root`` (default:
@@ -275,7 +287,11 @@ def inspect_batch(
     ``recognized``: a folder where each recording's call is saved as soon as it is recognized
     (``<item name>.call.json``) and read back instead of recognizing it again, so a batch that was interrupted
     (a crash, a restart, Ctrl-C) resumes where it stopped, and a batch judged again under new rules costs no
-    recognition."""
+    recognition.
+
+    ``summarizer``: writes each inspected call's grounded summary (e.g. :func:`~shenggu.solutions.qa.summary.
+    summarize_call` with a language model); when it fails the call keeps its verdicts and ``summary_error`` says
+    why."""
     metadata = metadata or {}
     if root is None and len(items) > 1:  # names unique even for files of the same name in different folders
         root = Path(os.path.commonpath([p.parent for p in items]))
@@ -297,7 +313,10 @@ def inspect_batch(
             if key in metadata:
                 call.metadata = {**call.metadata, **metadata[key]}
             call.id = call.id or name
-            calls.append(InspectedCall(name, call, inspect(call, ruleset, embed=embed, sentiment=sentiment)))
+            result = inspect(call, ruleset, embed=embed, sentiment=sentiment)
+            if summarizer is not None:
+                _add_summary(result, call, summarizer)
+            calls.append(InspectedCall(name, call, result))
             ok = True
         except Exception as exc:  # any error of one item, a model's included, must not end the batch
             failures.append(Failure(name, *error_info(exc)))

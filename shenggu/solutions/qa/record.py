@@ -129,6 +129,7 @@ class CallResult:
     sentiment_curve: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     summary: str = ""  # grounded summary (see summary.py); "" when none was asked for
     summary_dropped: list[str] = field(default_factory=list)  # summary sentences dropped as not grounded
+    summary_error: str = ""  # why no summary could be written (the model failed); the inspection stands
 
     @property
     def failed(self) -> list[RuleResult]:
