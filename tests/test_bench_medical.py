@@ -384,3 +384,29 @@ def test_answers_are_kept_and_reused(tmp_path: Path):
     path.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(InvalidOptionError, match="not a file of answers"):
         AnswerCache(path)
+
+
+class _FillingIn(_Answering):
+    """A model that fills every empty section it is asked for: one value the dialogue holds, one it does not."""
+
+    def chat(self, tenant, messages, options):
+        from shenggu.llm.types import ChatResult
+
+        self.asked += 1
+        answer = {name: "体温39℃，建议复查血常规，阿莫西林0.5g。" for name in options.json_schema["required"]}
+        return ChatResult(json.dumps(answer, ensure_ascii=False), 10, 10, "stop", 0.1)
+
+
+def test_the_model_fill_in_is_scored_and_never_invents(tmp_path: Path, monkeypatch):
+    import shenggu.llm.chat_queue as chat_queue
+
+    model = _FillingIn({})
+    monkeypatch.setattr(chat_queue, "get_chat_queue", lambda settings: model)
+    records = _records(tmp_path, _DIALOGUE)
+    config = medical_bench.MedicalBenchConfig(records, tmp_path / "out", baseline=False, llm_fill=True)
+    summary = medical_bench.run_medical_bench(config)
+    assert model.asked == 1 and 0 < summary["llm_fill_report_rouge_l"] <= 1
+    # 阿莫西林0.5g was never said: the grounding check dropped it, so nothing invented reaches the record
+    assert summary["llm_fill_invented_value_rate"] == 0 and summary["llm_fill_invented_values_checked"] > 0
+    row = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["utterances"][0]
+    assert not any("阿莫西林" in text for text in row["llm_fill"]["sections"].values())

@@ -116,6 +116,7 @@ class MedicalBenchConfig:
     round_trip: int = 0  # first N ner passages spoken and recognized (0: none)
     voice: str | None = None  # round-trip voice (default: shenggu's default Mandarin voice)
     answers: Path | None = None  # JSON file of the model's answers, reused and extended (see AnswerCache)
+    llm_fill: bool = False  # also score our drafts with the model's grounded fill-in of their empty sections
 
 
 def load_records(path: Path) -> list[dict]:
@@ -224,6 +225,10 @@ def run_medical_bench(config: MedicalBenchConfig) -> dict:
             answered = [r for r in ner_rows + report_rows if "baseline" in r]
             summary["entity_f1_on_baseline_items"] = _entity_summary(answered, "ours", "").get("entity_f1")
             summary["report_rouge_l_on_baseline_items"] = _report_summary(answered, "ours", "").get("report_rouge_l")
+    if config.llm_fill:
+        _fill_empty_sections(report_rows, {i["id"]: i for i in reports}, failures)
+        summary.update(_report_summary(report_rows, "llm_fill", "llm_fill_"))
+        summary.update(_invented_summary(report_rows, "llm_fill", "llm_fill_"))
     round_trip_rows: list[dict] = []
     if config.round_trip:
         round_trip_summary, round_trip_rows = _round_trip(ner[: config.round_trip], config.voice, failures)
@@ -295,11 +300,14 @@ def _ner_row(item: dict, entities: list) -> dict:
     }
 
 
-def _report_row(item: dict, record: MedicalRecord) -> dict:
-    source = dialogue_text(item)
+def _claims(record: MedicalRecord) -> list[str]:
+    """What a drafted record claims: its statements' texts and its entities' values."""
     statements = [st for s in record.sections for st in s.statements]
-    outputs = [st.text for st in statements] + [c for st in statements for e in st.entities for c in entity_claims(e)]
-    values, invented = checked_values(outputs, source)
+    return [st.text for st in statements] + [c for st in statements for e in st.entities for c in entity_claims(e)]
+
+
+def _report_row(item: dict, record: MedicalRecord) -> dict:
+    values, invented = checked_values(_claims(record), dialogue_text(item))
     checks = []
     for turn in item["dialogue"]:
         written = normalize_clinical(turn["text"])
@@ -325,6 +333,34 @@ def _scored_report(item: dict, sections: dict[str, str]) -> dict:
         "rouge_l": sum(scores.values()) / len(scores),
         "rouge_l_literal": sum(literal.values()) / len(literal),
     }
+
+
+def _fill_empty_sections(report_rows: list[dict], items: dict[str, dict], failures: list[dict]) -> None:
+    """Our drafts with the model's grounded fill-in of the sections they left empty (``llm_fill`` on each row;
+    the option ``llm_fill`` of the API and CLI), as many at once as the model has slots."""
+    from functools import partial
+
+    from shenggu.bench.medical_baseline import TENANT
+    from shenggu.config import get_settings
+    from shenggu.llm.chat_queue import get_chat_queue
+    from shenggu.solutions.medical.llm_fill import fill_empty_sections
+
+    queue = get_chat_queue(get_settings())
+    chat = partial(queue.chat, TENANT)
+    progress = _progress(len(report_rows), "medical (shenggu + model fill-in)")
+
+    def fill(row: dict) -> None:
+        item = items[row["id"]]
+        record = draft_consultation(turns_of(item))
+        if attempt(f"{row['id']} (fill-in)", lambda: fill_empty_sections(record, chat), failures) is not None:
+            values, invented = checked_values(_claims(record), dialogue_text(item))
+            row["llm_fill"] = {**_scored_report(item, record_sections(record)), "values": values}
+            row["llm_fill_invented"] = invented
+        progress.update()
+
+    with ThreadPoolExecutor(max_workers=queue.slots) as pool:
+        list(pool.map(fill, report_rows))
+    progress.close()
 
 
 # -- the baseline -------------------------------------------------------------------------------------------
@@ -418,7 +454,7 @@ def _report_summary(rows: list[dict], system: str, prefix: str) -> dict:
 
 
 def _invented_summary(rows: list[dict], system: str, prefix: str) -> dict:
-    invented_key = "invented" if system == "ours" else "baseline_invented"
+    invented_key = "invented" if system == "ours" else f"{system}_invented"
     scored = [r for r in rows if system in r and "values" in r[system]]
     checked = sum(len(r[system]["values"]) for r in scored)
     invented = [{"id": r["id"], "value": v} for r in scored for v in r.get(invented_key, [])]

@@ -35,6 +35,12 @@ def bench_medical(
     voice: Annotated[
         str | None, typer.Option(help="With --round-trip: a Mandarin voice id (default: the default Mandarin voice).")
     ] = None,
+    llm_fill: Annotated[
+        bool,
+        typer.Option(
+            "--llm-fill", help="Also score our drafts with the model's grounded fill-in of their empty sections."
+        ),
+    ] = False,
     answers: Annotated[
         Path | None,
         typer.Option(
@@ -59,5 +65,6 @@ def bench_medical(
             raise InvalidOptionError(f"--voice {voice} is not a Mandarin voice")
     if answers is not None and not baseline:
         raise InvalidOptionError("--answers needs the baseline (not with --no-baseline)")
-    summary = run_medical_bench(MedicalBenchConfig(records, out, limit, baseline, round_trip, voice, answers))
+    config = MedicalBenchConfig(records, out, limit, baseline, round_trip, voice, answers, llm_fill)
+    summary = run_medical_bench(config)
     print_summary(summary, out)
