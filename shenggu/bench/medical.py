@@ -51,6 +51,10 @@ results.json and left out of the scores). ``baseline_failed``: items the model f
 cut at the token limit), left out of the baseline's scores; when there are any, ``entity_f1_on_baseline_items``
 and ``report_rouge_l_on_baseline_items`` score ours on the items the model answered.
 
+``llm_fill``: our drafts again, with the model's grounded fill-in of the sections they left empty (the API's and
+CLI's ``llm_fill`` option): ``llm_fill_report_rouge_l`` (``_ci``, ``_by_section``, ``_literal``) and
+``llm_fill_invented_value_rate`` (``_values``, ``_values_checked``).
+
 ``round_trip`` = N: the first N ``ner`` passages, cut at a sentence end to ~150 characters, spoken and recognized
 (:mod:`shenggu.bench.medical_round_trip`): ``round_trip_cer``, ``round_trip_entity_f1``,
 ``clean_entity_f1_same_items``, ``round_trip_cer_without_vocabulary``, ``round_trip_voice``.
