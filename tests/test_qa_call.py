@@ -146,3 +146,9 @@ def test_a_broken_model_answer_is_an_error_and_an_empty_call_needs_no_model():
         summarize_call(_CALL, _Answers('{"text": "x"}'))
     model = _Answers("{}")
     assert summarize_call(Call([]), model).text == "" and not model.asked
+
+
+def test_markdown_the_model_writes_inside_its_answer_is_tidied_away():
+    messy = "```json，客户反映年费被扣。坐席已申请退回三百元。````，，，，，"
+    summary = ground_summary(messy, _CALL)
+    assert summary.text == "客户反映年费被扣。坐席已申请退回三百元。" and summary.dropped == []

@@ -23,6 +23,9 @@ _INSTRUCTIONS = (
 )
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WORD = re.compile(r"\w")
+_FENCE = re.compile(r"`+(?:json)?", re.IGNORECASE)
+_PUNCTUATION_RUN = re.compile(r"[，,。.、；;！!？?]{2,}")
 _NUMERALS = re.compile(f"[{''.join(sorted(ZH_NUMERALS))}]+")
 # Numerals that are words, not amounts (十分满意, 千万别, 万一, 一下): not facts to check in a summary.
 _NUMERAL_WORDS = frozenset({"一", "十分", "千万", "万万", "万一", "一一"})
@@ -80,12 +83,19 @@ class CallFacts:
         return fact in self._numbers if _NUMBER.fullmatch(fact) else fact.lower() in self._text.lower()
 
 
+def _tidy(text: str) -> str:
+    """The model's text without the Markdown it sometimes writes inside the JSON string (```json, stray
+    backticks) and without runs of punctuation (，，，，)."""
+    text = _FENCE.sub("", text)
+    return _PUNCTUATION_RUN.sub(lambda m: m.group(0)[0], text).strip(" ，,、")
+
+
 def ground_summary(text: str, call: Call) -> CallSummary:
     """Keep the sentences of ``text`` whose every fact the call holds; list the others as dropped."""
     facts = CallFacts(call)
     kept, dropped = [], []
-    for sentence in (m.group(0).strip() for m in _SENTENCE.finditer(text)):
-        if sentence:
+    for sentence in (m.group(0).strip(" ，,、") for m in _SENTENCE.finditer(_tidy(text))):
+        if _WORD.search(sentence):  # a piece of punctuation left between sentences is no sentence
             grounded = all(facts.holds(fact) for fact in summary_facts(sentence))
             (kept if grounded else dropped).append(sentence)
     return CallSummary("".join(kept), dropped)
