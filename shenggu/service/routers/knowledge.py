@@ -23,7 +23,7 @@ from shenggu.nlp.faq import files
 from shenggu.nlp.faq.types import KnowledgeBase
 from shenggu.service.deps import DatabaseDep, DbSessionDep, PrincipalDep, RateLimiterDep, SettingsDep
 from shenggu.service.errors import error_responses
-from shenggu.service.schemas import inline_schema
+from shenggu.service.schemas import form_or_json_body
 from shenggu.service.schemas.knowledge import (
     ActivatedVersion,
     ImportedVersion,
@@ -92,15 +92,7 @@ _UPLOAD_SCHEMA = {
         "note": {"type": "string", "maxLength": knowledge.MAX_NOTE_CHARS, "description": "Why this version."},
     },
 }
-_PUT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
-            "application/json": {"schema": inline_schema(KnowledgeBaseBody.model_json_schema())},
-        },
-    }
-}
+_PUT_BODY = form_or_json_body(_UPLOAD_SCHEMA, KnowledgeBaseBody)
 _FILE_RESPONSE = {
     200: {
         "description": "The knowledge base as a file.",

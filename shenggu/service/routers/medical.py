@@ -38,7 +38,7 @@ from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
 from shenggu.service.routers.jobs import enqueue, store_upload
 from shenggu.service.routers.stream import serve_frames, stream_options
-from shenggu.service.schemas import inline_schema
+from shenggu.service.schemas import form_or_json_body
 from shenggu.service.schemas.medical import (
     MAX_TEXT_CHARS,
     MAX_TURNS,
@@ -122,15 +122,7 @@ _UPLOAD_SCHEMA = {
         },
     },
 }
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
-            "application/json": {"schema": inline_schema(RecordFromText.model_json_schema())},
-        },
-    }
-}
+_CREATE_BODY = form_or_json_body(_UPLOAD_SCHEMA, RecordFromText)
 _ACCEPTED = {202: {"model": MedicalRecordAccepted, "description": "A recording accepted: its job makes the record"}}
 
 

@@ -51,7 +51,7 @@ from shenggu.service.qa_tasks import (
     stored_uploads,
     with_audio_urls,
 )
-from shenggu.service.schemas import inline_schema
+from shenggu.service.schemas import form_or_json_body, inline_schema
 from shenggu.service.schemas.qa import (
     INSPECTION,
     ActivateBody,
@@ -255,15 +255,7 @@ def delete_ruleset(name: str, session: DbSessionDep, principal: PrincipalDep) ->
 # Inspections: creating them
 # --------------------------------------------------------------------------------------------------------
 
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": UPLOAD_SCHEMA},
-            "application/json": {"schema": inline_schema(InspectCallsBody.model_json_schema())},
-        },
-    }
-}
+_CREATE_BODY = form_or_json_body(UPLOAD_SCHEMA, InspectCallsBody)
 _ACCEPTED = {202: {"model": InspectionAccepted, "description": "Recordings accepted: a job inspects them"}}
 
 

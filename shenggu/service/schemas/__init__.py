@@ -31,3 +31,13 @@ def inline_schema(schema: dict) -> dict:
         return node
 
     return resolve(schema)
+
+
+def form_or_json_body(form_schema: dict, json_model: type[BaseModel]) -> dict:
+    """``openapi_extra`` of a route whose required body is either a multipart form (``form_schema``) or JSON
+    (``json_model``'s schema)."""
+    content = {
+        "multipart/form-data": {"schema": form_schema},
+        "application/json": {"schema": inline_schema(json_model.model_json_schema())},
+    }
+    return {"requestBody": {"required": True, "content": content}}
