@@ -20,12 +20,12 @@ from shenggu.errors import ShengguError
 from shenggu.solutions.medical import fhir_codes as codes
 from shenggu.solutions.medical.fhir_codes import Code
 from shenggu.solutions.medical.record import Entity, MedicalRecord, Section
+from shenggu.text.digits import DIGIT_NUMBER
 
 RECORD_TITLE = "门诊病历"
 # Drugs in these sections are the visit's orders; elsewhere (现病史, 既往史...) they are what the patient takes.
 ORDER_SECTIONS = frozenset({"处理意见", "医嘱"})
 _AUTHOR = {"type": "Device", "display": "声谷 shenggu 病历生成"}
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _BLOOD_PRESSURE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
 _DOSE = re.compile(r"(\d+(?:\.\d+)?)\s*(\S*)")
 # Characters XML does not allow, even escaped (a narrative must be well-formed XHTML).
@@ -309,7 +309,7 @@ def _dose(dose: str, unit: str) -> dict | None:
 
 def _value(value: str, unit: str) -> dict:
     """An observation's value: a Quantity for a number, else the text."""
-    if _NUMBER.fullmatch(value):
+    if DIGIT_NUMBER.fullmatch(value):
         return {"valueQuantity": _quantity(value, unit)}
     return {"valueString": f"{value}{unit}"}
 

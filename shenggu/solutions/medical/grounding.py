@@ -11,22 +11,18 @@ from shenggu.solutions.medical.lexicon import MedicalLexicon
 from shenggu.solutions.medical.numbers import normalize_clinical
 from shenggu.solutions.medical.patterns import CLAUSE_END, canonical_unit
 from shenggu.solutions.medical.record import Entity, MedicalRecord, ReviewFlag, Statement
+from shenggu.text.digits import written_numbers
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT = re.compile(r"mmHg|℃|次/分|IU|mg|μg|ug|ml|kg|cm|mm|(?<=\d)g|(?<=\d)L|%", re.IGNORECASE)
 _CLAUSE = re.compile(f"[^{CLAUSE_END}]+[{CLAUSE_END}]*")
 
 
 def _numbers(text: str) -> set[str]:
-    return {_canonical_number(n) for n in _NUMBER.findall(text)}
+    return set(written_numbers(text))
 
 
 def _units(text: str) -> set[str]:
     return {canonical_unit(u) if u.lower() != "mmhg" else "mmHg" for u in _UNIT.findall(text)}
-
-
-def _canonical_number(number: str) -> str:
-    return number.rstrip("0").rstrip(".") if "." in number else number.lstrip("0") or "0"
 
 
 def ungrounded_values(text: str, transcript: str, lexicon: MedicalLexicon | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from shenggu.llm.types import Chat, ChatMessage, ChatOptions, LanguageModelError
 from shenggu.nlp.itn import inverse_normalize
 from shenggu.nlp.segment import segment
 from shenggu.solutions.qa.record import Call
+from shenggu.text.digits import DIGIT_NUMBER, written_numbers
 from shenggu.text.numbers_zh import ZH_DIGIT_VALUES, ZH_NUMERALS, parse_zh_positional
 
 MAX_SUMMARY_CHARS = 150
@@ -22,7 +23,6 @@ _INSTRUCTIONS = (
     "只能写对话里出现过的信息，不要添加对话中没有的金额、日期、号码、人名或产品名。"
 )
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"\w")
 _FENCE = re.compile(r"`+(?:json)?", re.IGNORECASE)
 _PUNCTUATION_RUN = re.compile(r"[，,。.、；;！!？?]{2,}")
@@ -42,15 +42,11 @@ class CallSummary:
     dropped: list[str] = field(default_factory=list)
 
 
-def _canonical(number: str) -> str:
-    return number.rstrip("0").rstrip(".") if "." in number else number.lstrip("0") or "0"
-
-
 def _numbers(text: str, words: frozenset[str] = _NUMERAL_WORDS) -> list[str]:
     """The numbers of ``text`` as digits: written ones, spoken ones as the text normalizer writes them
     (三百元 → 300, 一零二三 → 1023) and counts it leaves in characters (三个工作日 → 3); numerals in ``words``
     are not numbers."""
-    found = [_canonical(n) for n in _NUMBER.findall(f"{text} {inverse_normalize(text)}")]
+    found = written_numbers(f"{text} {inverse_normalize(text)}")
     for run in _NUMERALS.findall(text):
         if run in words:
             continue
@@ -80,7 +76,7 @@ class CallFacts:
 
     def holds(self, fact: str) -> bool:
         """Whether the call says ``fact`` (a number or a named thing of :func:`summary_facts`)."""
-        return fact in self._numbers if _NUMBER.fullmatch(fact) else fact.lower() in self._text.lower()
+        return fact in self._numbers if DIGIT_NUMBER.fullmatch(fact) else fact.lower() in self._text.lower()
 
 
 def _tidy(text: str) -> str:
