@@ -252,6 +252,11 @@ def recording_type(item: str) -> str:
     return guessed if guessed.startswith(("audio/", "video/")) else "application/octet-stream"
 
 
+def _listed_items(manifest: Path) -> list[QaItem]:
+    """The items a job's manifest lists."""
+    return [QaItem(**data) for data in json.loads(manifest.read_text(encoding="utf-8"))["items"]]
+
+
 def stored_uploads(job: Job | None) -> list[Path]:
     """Every file a recordings job stored: its manifest and the items it lists (none for no job; the manifest
     alone when it cannot be read)."""
@@ -259,8 +264,7 @@ def stored_uploads(job: Job | None) -> list[Path]:
         return []
     manifest = Path(job.upload_path)
     try:
-        items = json.loads(manifest.read_text(encoding="utf-8"))["items"]
-        return [manifest, *(Path(QaItem(**data).path) for data in items)]
+        return [manifest, *(Path(item.path) for item in _listed_items(manifest))]
     except (OSError, ValueError, KeyError, TypeError):
         return [manifest]
 
@@ -276,7 +280,7 @@ def stored_recording(job: Job | None, item: str) -> Path:
     manifest = Path(job.upload_path)
     if not manifest.is_file() or sha256_of(manifest) != job.upload_sha256:
         raise NotFoundError("the recordings of this inspection are gone")
-    listed = {data["name"]: QaItem(**data) for data in json.loads(manifest.read_text(encoding="utf-8"))["items"]}
+    listed = {listed_item.name: listed_item for listed_item in _listed_items(manifest)}
     if item not in listed:
         raise NotFoundError(f"this inspection has no recording named '{item[:100]}'")
     path = Path(listed[item].path)
