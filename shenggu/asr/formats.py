@@ -62,13 +62,15 @@ def to_txt(transcript: Transcript) -> str:
     for s in transcript.segments:
         speaker = transcript.speaker_name(s)
         if lines and lines[-1][0] == speaker:
-            lines[-1] = (speaker, lines[-1][1] + _joiner(transcript.language) + s.text.strip())
+            lines[-1] = (speaker, lines[-1][1] + text_separator(transcript.language) + s.text.strip())
         else:
             lines.append((speaker, s.text.strip()))
-    return "".join(f"{speaker}: {text}\n" for speaker, text in lines)
+    # Segments without a speaker (in a transcript whose others have one) make lines without a label.
+    return "".join(f"{speaker}: {text}\n" if speaker else f"{text}\n" for speaker, text in lines)
 
 
-def _joiner(language: str) -> str:
+def text_separator(language: str) -> str:
+    """What goes between two segments' texts in a transcript's text: nothing in Mandarin, a space otherwise."""
     return "" if language == "zh" else " "
 
 

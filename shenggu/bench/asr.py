@@ -7,13 +7,19 @@ improvement is measured on identical audio: the trivial baseline (faster-whisper
 beam_size=5)`` plus OpenCC t2s and nothing else, summary ``baseline``) and faster-whisper with its own Silero VAD
 (``vad_filter=True``, summary ``baseline_vad``). With ``ablation=True`` each stage of ``asr_ablation.STAGES`` is
 switched in turn and its effect reported with a bootstrap interval (summary ``ablation``).
+
+Each clip's row in ``results.json`` has its ``alignment``: the normalized reference and hypothesis that the error
+rate counts, in runs of equal, substituted, inserted and deleted characters (zh) or words (en). ``hotwords`` are
+given to recognition as a request's hotwords are; with ``progress``, ``done total`` (clips decoded, clips to
+decode over every system) is written to that file, atomically, at the start and after each clip, for a caller that
+runs the benchmark as a process (the service's evaluation jobs).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -24,11 +30,12 @@ from shenggu.bench.asr_ablation import STAGES, Stage, stage_effects
 from shenggu.bench.failures import attempt, failure_table
 from shenggu.bench.manifest import ManifestEntry, load_manifest
 from shenggu.bench.resources import peak_rss_mb
-from shenggu.bench.scoring import ErrorCounts, metric_name, score, total
+from shenggu.bench.scoring import ErrorCounts, align, metric_name, total
 from shenggu.config import get_settings
+from shenggu.errors import InvalidOptionError
 from shenggu.reports.page import write_html_report
 from shenggu.reports.plots import Figure, bar_plot, scatter_plot
-from shenggu.reports.results import write_results
+from shenggu.reports.results import flat_summary, write_results, write_text_atomically
 from shenggu.text.chinese import to_simplified
 
 SUMMARY_QUALITIES = ("A", "B")
@@ -46,11 +53,41 @@ class AsrBenchConfig:
     correct: bool = True
     limit: int | None = None
     ablation: bool = False
+    hotwords: list[str] = field(default_factory=list)  # favoured in recognition (not by the anchors)
+    progress: Path | None = None  # where ``done total`` is written after each clip
+
+
+def read_hotwords(path: Path) -> list[str]:
+    """The hotwords of a file: one word or phrase a line, blank lines ignored."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidOptionError(f"cannot read the hotwords file {path}: {exc}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class ProgressFile:
+    """``done total`` in a file, rewritten atomically as clips are decoded (nothing without a path)."""
+
+    def __init__(self, path: Path | None, total: int) -> None:
+        self.path, self.total, self.done = path, total, 0
+        self._write()
+
+    def advance(self) -> None:
+        """One more clip decoded."""
+        self.done += 1
+        self._write()
+
+    def _write(self) -> None:
+        if self.path is not None:
+            write_text_atomically(self.path, f"{self.done} {self.total}\n")
 
 
 def run_asr_bench(config: AsrBenchConfig) -> dict:
     """Run the benchmark and write ``results.json`` and ``report.html`` into ``config.out``; return the summary."""
     entries = load_manifest(config.manifest, task="asr")[: config.limit]
+    systems = 1 + 2 * config.baseline + len(STAGES) * config.ablation  # decodings of every clip
+    progress = ProgressFile(config.progress, systems * len(entries))
     settings = get_settings()
     t0 = time.perf_counter()
     recognizer = get_recognizer(config.engine, config.model_dir, settings=settings)
@@ -58,7 +95,8 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
 
     def ours(stage: Stage | None = None) -> Callable[[ManifestEntry], str]:
         def recognize(entry: ManifestEntry) -> str:
-            options = TranscribeOptions(language=entry.language, correct=config.correct).batched_as(settings)
+            options = TranscribeOptions(language=entry.language, hotwords=list(config.hotwords), correct=config.correct)
+            options = options.batched_as(settings)
             if stage is not None:
                 options = stage.switch(options, entry.language)
             return transcribe(entry.path, recognizer, options, name=entry.id).text
@@ -66,7 +104,7 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
         return recognize
 
     failures: list[dict] = []
-    utterances = run_clips(entries, ours(), "shenggu", failures)
+    utterances = run_clips(entries, ours(), "shenggu", failures, progress.advance)
     summary = _summarize(utterances)
     summary.update(load_s=round(load_s, 3), peak_rss_mb=round(peak_rss_mb(), 1), engine=recognizer.name)
     if config.baseline:
@@ -75,7 +113,7 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
         runs = {}
         for label, anchor in anchors.items():
             anchor_failures: list[dict] = []
-            runs[label] = {u["id"]: u for u in run_clips(entries, anchor, label, anchor_failures)}
+            runs[label] = {u["id"]: u for u in run_clips(entries, anchor, label, anchor_failures, progress.advance)}
             failures += [{**f, "system": label} for f in anchor_failures]
         # Every system is scored on the same clips: those that none failed.
         utterances = [u for u in utterances if all(u["id"] in run for run in runs.values())]
@@ -87,7 +125,7 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
         summary["relative_improvement"] = _relative(summary, summary["baseline"])
         summary["relative_improvement_vs_vad"] = _relative(summary, summary["baseline_vad"])
     if config.ablation:
-        summary["ablation"] = _ablation(entries, utterances, ours, failures)
+        summary["ablation"] = _ablation(entries, utterances, ours, failures, progress.advance)
     summary["failed"] = len({f["id"] for f in failures})
     config.out.mkdir(parents=True, exist_ok=True)
     write_results(config.out, summary, utterances, {"failures": failures})
@@ -105,14 +143,21 @@ def run_asr_bench(config: AsrBenchConfig) -> dict:
 
 
 def run_clips(
-    entries: list[ManifestEntry], recognize: Callable[[ManifestEntry], str], label: str, failures: list[dict]
+    entries: list[ManifestEntry],
+    recognize: Callable[[ManifestEntry], str],
+    label: str,
+    failures: list[dict],
+    after_clip: Callable[[], None] | None = None,
 ) -> list[dict]:
-    """One scored row per clip that ``recognize`` transcribed; a clip that failed goes to ``failures``."""
+    """One scored row per clip that ``recognize`` transcribed; a clip that failed goes to ``failures``.
+    ``after_clip()`` is called after each clip, transcribed or not."""
     rows = []
     for entry in tqdm(entries, desc=f"bench ({label})", unit="clip"):
         row = attempt(entry.id, lambda entry=entry: _row(entry, recognize), failures)
         if row is not None:
             rows.append(row)
+        if after_clip is not None:
+            after_clip()
     return rows
 
 
@@ -120,7 +165,7 @@ def _row(entry: ManifestEntry, recognize: Callable[[ManifestEntry], str]) -> dic
     start = time.perf_counter()
     hypothesis = recognize(entry)
     seconds = time.perf_counter() - start
-    counts = score(entry.language, entry.reference_text, hypothesis)
+    counts, alignment = align(entry.language, entry.reference_text, hypothesis)
     return {
         "id": entry.id,
         "language": entry.language,
@@ -132,18 +177,23 @@ def _row(entry: ManifestEntry, recognize: Callable[[ManifestEntry], str]) -> dic
         **counts.to_dict(),
         "seconds": round(seconds, 3),
         "rtf": round(seconds / max(entry.duration_s, 1e-6), 4),
+        "alignment": alignment,
     }
 
 
 def _ablation(
-    entries: list[ManifestEntry], rows: list[dict], ours: Callable[[Stage], Callable], failures: list[dict]
+    entries: list[ManifestEntry],
+    rows: list[dict],
+    ours: Callable[[Stage], Callable],
+    failures: list[dict],
+    after_clip: Callable[[], None],
 ) -> dict:
     """Each stage's effect (see ``asr_ablation``) on Mandarin and English A+B and on each quality class."""
     groups = quality_groups(rows)
     effects = {}
     for stage in STAGES:
         stage_failures: list[dict] = []
-        switched = run_clips(entries, ours(stage), f"ablation: {stage.name}", stage_failures)
+        switched = run_clips(entries, ours(stage), f"ablation: {stage.name}", stage_failures, after_clip)
         failures += [{**f, "system": f"ablation:{stage.name}"} for f in stage_failures]
         effects[stage.name] = {"description": stage.description, **stage_effects(stage, rows, switched, groups)}
     return effects
@@ -215,17 +265,6 @@ def _relative(ours: dict, baseline: dict) -> dict:
         base = baseline[language][metric]
         out[f"{language}_{metric}"] = round((base - ours[language][metric]) / base, 4) if base else 0.0
     return out
-
-
-def flat_summary(summary: dict, prefix: str = "") -> dict:
-    """Nested summary as dotted keys for the report's table."""
-    flat: dict = {}
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            flat.update(flat_summary(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _figures(rows: list[dict]) -> list[Figure]:

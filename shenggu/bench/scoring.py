@@ -89,28 +89,52 @@ def total(counts: Iterable[ErrorCounts]) -> ErrorCounts:
 def cer(ref: str, hyp: str) -> ErrorCounts:
     """Character edit counts of ``hyp`` against ``ref`` taken as given, every character (spaces too)
     counting; normalize first, or use ``score``."""
-    return _count(ref, hyp, len(ref), len(hyp), jiwer.process_characters, _CHARS)
+    return _char_edits(ref, hyp)[0]
 
 
 def wer(ref: str, hyp: str) -> ErrorCounts:
     """Word edit counts (words split on whitespace) of ``hyp`` against ``ref`` taken as given."""
-    ref_words, hyp_words = ref.split(), hyp.split()
-    return _count(" ".join(ref_words), " ".join(hyp_words), len(ref_words), len(hyp_words), jiwer.process_words, _WORDS)
+    return _word_edits(ref, hyp)[0]
 
+
+Alignment = list[dict[str, str]]
+"""Runs of one edit operation, in order: ``{"op": "equal" | "substitute" | "insert" | "delete", "ref", "hyp"}``,
+``ref`` and ``hyp`` being the run's tokens (characters joined as they are, words joined by one space); an insertion
+has an empty ``ref``, a deletion an empty ``hyp``."""
 
 # Explicit transforms: jiwer's defaults strip text, which would make its lengths differ from ours.
 _CHARS = jiwer.ReduceToListOfListOfChars()
 _WORDS = jiwer.ReduceToListOfListOfWords()
 
 
-def _count(
-    ref: str, hyp: str, ref_len: int, hyp_len: int, process: Callable, transform: jiwer.AbstractTransform
-) -> ErrorCounts:
-    """Edit counts from jiwer, answering the empty cases ourselves (jiwer rejects an empty reference)."""
-    if ref_len == 0 or hyp_len == 0:
-        return ErrorCounts.of(ref_len, 0, ref_len, hyp_len)
-    out = process(ref, hyp, reference_transform=transform, hypothesis_transform=transform)
-    return ErrorCounts.of(ref_len, out.substitutions, out.deletions, out.insertions)
+def _char_edits(ref: str, hyp: str) -> tuple[ErrorCounts, Alignment]:
+    return _edits(list(ref), list(hyp), "", jiwer.process_characters, _CHARS)
+
+
+def _word_edits(ref: str, hyp: str) -> tuple[ErrorCounts, Alignment]:
+    return _edits(ref.split(), hyp.split(), " ", jiwer.process_words, _WORDS)
+
+
+def _edits(
+    ref: list[str], hyp: list[str], joiner: str, process: Callable, transform: jiwer.AbstractTransform
+) -> tuple[ErrorCounts, Alignment]:
+    """Edit counts and the alignment they count, from jiwer; the empty cases are answered here (jiwer rejects an
+    empty reference)."""
+    if not ref or not hyp:
+        runs = [("delete", ref, []), ("insert", [], hyp)]
+        return ErrorCounts.of(len(ref), 0, len(ref), len(hyp)), [_run(*run, joiner) for run in runs if run[1] or run[2]]
+    out = process(joiner.join(ref), joiner.join(hyp), reference_transform=transform, hypothesis_transform=transform)
+    counts = ErrorCounts.of(len(ref), out.substitutions, out.deletions, out.insertions)
+    ref_tokens, hyp_tokens = out.references[0], out.hypotheses[0]
+    alignment = [
+        _run(c.type, ref_tokens[c.ref_start_idx : c.ref_end_idx], hyp_tokens[c.hyp_start_idx : c.hyp_end_idx], joiner)
+        for c in out.alignments[0]
+    ]
+    return counts, alignment
+
+
+def _run(op: str, ref: list[str], hyp: list[str], joiner: str) -> dict[str, str]:
+    return {"op": op, "ref": joiner.join(ref), "hyp": joiner.join(hyp)}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -138,8 +162,14 @@ def normalize(language: str, text: str) -> str:
 
 def score(language: str, ref: str, hyp: str) -> ErrorCounts:
     """Normalize both texts for ``language``, then count errors: CER for ``zh``, WER for ``en``."""
-    _, norm, metric = _LANGUAGES[_base_language(language)]
-    return metric(norm(ref), norm(hyp))
+    return align(language, ref, hyp)[0]
+
+
+def align(language: str, ref: str, hyp: str) -> tuple[ErrorCounts, Alignment]:
+    """``score`` and the alignment it counted: the normalized texts' characters (``zh``) or words (``en``) in runs
+    of equal, substituted, inserted and deleted tokens (see :data:`Alignment`)."""
+    _, norm, edits = _LANGUAGES[_base_language(language)]
+    return edits(norm(ref), norm(hyp))
 
 
 def _keep_letters_digits(text: str, replacement: str) -> str:
@@ -346,8 +376,8 @@ def normalize_en(text: str) -> str:
     return " ".join(_numbers_to_digits(_en_words(text)))
 
 
-# metric name, normalizer, metric
-_LANGUAGES: dict[str, tuple[str, Callable[[str], str], Callable[[str, str], ErrorCounts]]] = {
-    "zh": ("cer", normalize_zh, cer),
-    "en": ("wer", normalize_en, wer),
+# metric name, normalizer, the metric's edits (counts and alignment)
+_LANGUAGES: dict[str, tuple[str, Callable[[str], str], Callable[[str, str], tuple[ErrorCounts, Alignment]]]] = {
+    "zh": ("cer", normalize_zh, _char_edits),
+    "en": ("wer", normalize_en, _word_edits),
 }

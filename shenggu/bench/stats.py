@@ -2,7 +2,9 @@
 
 The development set is small (a dozen Mandarin clips), and gains read off its totals have not held on unseen
 speech. So every effect is reported with a percentile-bootstrap interval over items (clips, queries), and every
-tuned choice is scored by leave-one-out: the choice is made on all items but one and scored on that one.
+tuned choice is scored by leave-one-out: the choice is made on all items but one and scored on that one. The
+bootstrap intervals live in :mod:`shenggu.reports.stats` (the service compares evaluation runs with them too) and
+are imported here for the benchmarks.
 """
 
 from __future__ import annotations
@@ -12,30 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BOOTSTRAP_RESAMPLES = 2000
-_SEED = 17  # fixed, so a report is reproducible
-
-
-def bootstrap_ratio_interval(
-    numerators: Sequence[float], denominators: Sequence[float], level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile-bootstrap interval of ``sum(numerators) / sum(denominators)`` over items resampled with
-    replacement (e.g. errors saved per clip over reference characters per clip: a corpus rate difference)."""
-    num = np.asarray(numerators, dtype=float)
-    den = np.asarray(denominators, dtype=float)
-    if len(num) == 0:
-        return (0.0, 0.0)
-    rng = np.random.default_rng(_SEED)
-    picks = rng.integers(0, len(num), size=(BOOTSTRAP_RESAMPLES, len(num)))
-    ratios = num[picks].sum(axis=1) / np.maximum(den[picks].sum(axis=1), 1e-12)
-    tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(ratios, [tail, 100 - tail])
-    return (float(low), float(high))
-
-
-def bootstrap_mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the mean of ``values`` (e.g. per-query top-1 hits)."""
-    return bootstrap_ratio_interval(values, [1.0] * len(values), level)
+from shenggu.reports.stats import (  # noqa: F401  (the benchmarks import them from here)
+    BOOTSTRAP_RESAMPLES,
+    bootstrap_mean_interval,
+    bootstrap_ratio_interval,
+)
 
 
 @dataclass(frozen=True)

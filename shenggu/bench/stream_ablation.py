@@ -31,7 +31,7 @@ from shenggu.asr.registry import get_recognizer
 from shenggu.asr.streaming import Final, Shedding, StreamingSession, StreamOptions
 from shenggu.asr.types import Recognizer
 from shenggu.audio import SAMPLE_RATE, decode_audio
-from shenggu.bench.asr import ablation_table, flat_summary, quality_groups, run_clips
+from shenggu.bench.asr import ablation_table, quality_groups, run_clips
 from shenggu.bench.asr_ablation import stage_effects
 from shenggu.bench.manifest import ManifestEntry, load_manifest
 from shenggu.bench.scoring import ErrorCounts, metric_name, total
@@ -40,7 +40,7 @@ from shenggu.client.stream import join_texts
 from shenggu.config import get_settings
 from shenggu.reports.page import Table, write_html_report
 from shenggu.reports.plots import Figure, bar_plot
-from shenggu.reports.results import write_results
+from shenggu.reports.results import flat_summary, write_results
 
 CHUNK_S = 0.1  # as `bench stream` sends it
 CONVERSATIONAL_NOTES = re.compile(r"spontaneous|conversation|crosstalk|podcast|livestream|far-field", re.IGNORECASE)

@@ -226,7 +226,7 @@ def serve(
         os.environ["SHENGGU_RAY_ADDRESS"] = ray
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    uvicorn.run(create_app(settings, listen=(host, port)), host=host, port=port, log_config=None)
 
 
 def _database():
@@ -301,11 +301,20 @@ def bench_asr(
     ablation: Annotated[
         bool, typer.Option(help="Switch each pipeline stage in turn; report its effect with a 95 % interval.")
     ] = False,
+    hotwords: Annotated[
+        Path | None, typer.Option(help="UTF-8 file of hotwords (one word or phrase a line) to favour.")
+    ] = None,
+    progress: Annotated[
+        Path | None, typer.Option(help="Write 'done total' (clips decoded) to this file after each clip.")
+    ] = None,
 ) -> None:
     """Accuracy (CER zh / WER en), RTF, load time and peak RSS on a manifest."""
-    from shenggu.bench.asr import AsrBenchConfig, run_asr_bench
+    from shenggu.bench.asr import AsrBenchConfig, read_hotwords, run_asr_bench
 
-    config = AsrBenchConfig(manifest, out, engine, model_dir, baseline, not no_correct, limit, ablation)
+    words = read_hotwords(hotwords) if hotwords else []
+    config = AsrBenchConfig(
+        manifest, out, engine, model_dir, baseline, not no_correct, limit, ablation, words, progress
+    )
     summary = run_asr_bench(config)
     print_summary(summary, out)
 

@@ -28,6 +28,18 @@ def write_results(out_dir: Path, summary: dict, utterances: list[dict], extra: d
     return write_text_atomically(Path(out_dir) / RESULTS_NAME, text)
 
 
+def flat_summary(summary: Mapping, prefix: str = "") -> dict:
+    """A nested summary as dotted keys (``{"zh": {"cer": 0.1}}`` → ``{"zh.cer": 0.1}``): a report's table, and
+    the keys two runs' summaries are compared by."""
+    flat: dict = {}
+    for key, value in summary.items():
+        if isinstance(value, Mapping):
+            flat.update(flat_summary(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def jsonable(value: Any) -> Any:
     """A copy of ``value`` made only of JSON types."""
     if isinstance(value, Mapping):

@@ -16,12 +16,15 @@ from shenggu.service.auth import DEV_TENANT
 from shenggu.service.engines import Engines
 from shenggu.service.errors import document_body_limit, install_error_handlers
 from shenggu.service.limits import RateLimiter, StreamSlots
+from shenggu.service.listeners import configured_listeners
 from shenggu.service.observability import install_observability, track_queue_depth
 from shenggu.service.routers import (
     assessments,
     assistant,
     audio,
     chat,
+    console,
+    evaluations,
     glossaries,
     hotwords,
     jobs,
@@ -33,6 +36,7 @@ from shenggu.service.routers import (
     stream,
     tenants,
     text,
+    transcripts,
     translations,
 )
 from shenggu.service.schemas.meta import Health, Readiness
@@ -81,9 +85,26 @@ def _warm_up(app: FastAPI, engines: Engines) -> None:
         log.warning("model warm-up failed", error=str(exc))
 
 
-def create_app(settings: Settings) -> FastAPI:
+def first_run_hint(listen: tuple[str, int] | None) -> str:
+    """The start-up line that says how to make the first administrator key: in the console, opened on this machine
+    (first-run setup takes loopback requests only), when the server listens on ``listen`` (host, port; None:
+    ``shenggu serve``'s default, 127.0.0.1:8000). A server that listens on one other address only cannot be set up
+    from a browser: the line names the command instead."""
+    host, port = listen or ("127.0.0.1", 8000)
+    wildcard = host in ("", "0.0.0.0", "::")
+    if not (wildcard or host == "localhost" or tenants.is_loopback(host)):
+        return (
+            f"no administrator key yet, and first-run setup needs a loopback address (this server listens on {host}): "
+            "create the key with `shenggu keys create --tenant admin --admin`"
+        )
+    shown = "127.0.0.1" if wildcard else f"[{host}]" if ":" in host else host
+    return f"no administrator key yet: open http://{shown}:{port}/console to create the administrator key"
+
+
+def create_app(settings: Settings, listen: tuple[str, int] | None = None) -> FastAPI:
     """Build the app on ``settings`` (the engines, workers and routes all use these). Job workers run while the app
-    is served (its lifespan)."""
+    is served (its lifespan). ``listen``: the (host, port) that ``shenggu serve`` listens on, for the first-run
+    hint in the start-up log."""
     db = open_database(settings)
     if settings.ray_address:  # chats and LLM translations reach the cluster's model through the local fair queue
         provide_chat_queues(remote_chat_queue)
@@ -98,13 +119,22 @@ def create_app(settings: Settings) -> FastAPI:
             database=db.engine.url.render_as_string(),
             engine=settings.asr_engine,
         )
+        with db.session() as session:
+            setup_available = not tenant_store.admin_key_exists(session)
+        if setup_available:
+            log.info(first_run_hint(listen))
         if settings.preload_models:
             threading.Thread(target=_warm_up, args=(app, Engines(settings)), name="warm-up", daemon=True).start()
         else:
             app.state.models_ready = True
         if settings.job_workers > 0:
             workers.start()
+        listeners = configured_listeners(app)
+        for listener in listeners:
+            await listener.start()
         yield
+        for listener in reversed(listeners):
+            await listener.stop()
         if settings.job_workers > 0:
             workers.stop()
 
@@ -138,10 +168,13 @@ def create_app(settings: Settings) -> FastAPI:
         knowledge,
         medical,
         qa,
+        transcripts,
+        evaluations,
         speakers,
         tenants,
         stream,
         assistant,
+        console,
     )
     for router in (module.router for module in routers):
         document_body_limit(router)

@@ -23,7 +23,9 @@ from shenggu.diarize.pipeline import DiarizeOptions
 from shenggu.diarize.roles import parse_roles
 from shenggu.errors import InvalidOptionError
 from shenggu.service.engines import Engines
+from shenggu.service.evaluation_tasks import EVALUATION_TASK, run_evaluation
 from shenggu.service.qa_tasks import QA_TASK, run_qa_inspection
+from shenggu.service.storage import evaluations as evaluation_store
 from shenggu.service.storage import glossaries as glossary_store
 from shenggu.service.storage import hotwords as hotword_lists
 from shenggu.service.storage import medical as medical_store
@@ -254,11 +256,13 @@ def run_job(
     progress: Callable[[float], None],
 ) -> tuple[dict, float]:
     """Run a stored job: ``(result, audio seconds)``. A court or medical record's files, and a quality
-    inspection's report, go to ``results_dir``."""
+    inspection's report, go to ``results_dir`` (an evaluation run's go to its test set's folder)."""
     if task == "medical_record":
         return run_medical_record(path, options, name, results_dir, engines, progress)
     if task == QA_TASK:
         return run_qa_inspection(path, options, results_dir, engines, progress)
+    if task == EVALUATION_TASK:
+        return run_evaluation(path, options, engines, progress)
     if task == "assess":
         assessment = run_assessment(path, AssessRequest(**options["assess"]), engines)
         return assessment.to_dict(), assessment.duration
@@ -351,12 +355,15 @@ def run_medical_record(
 
 def store_outcome(session: Session, job: Job, result: dict | None, error: dict | None) -> None:
     """What a finished job writes besides its own row: a medical record job fills its record, a quality
-    inspection job its inspection."""
+    inspection job its inspection, an evaluation job its run."""
     if job.task == "medical_record":
         record = {k: v for k, v in result.items() if k != "files"} if result is not None else None
         medical_store.job_finished(session, job.id, record, failed=error is not None)
     if job.task == QA_TASK:
         qa_store.job_finished(session, job.id, result, failed=error is not None)
+    if job.task == EVALUATION_TASK:
+        summary = result["summary"] if result is not None else None
+        evaluation_store.job_finished(session, job.id, summary, failed=error is not None)
 
 
 def _diarized(path: Path, transcript: Transcript, request: DiarizeRequest, engines: Engines) -> Transcript:

@@ -26,11 +26,13 @@ class UsageRow(ResponseBody):
 
 
 class Usage(ResponseBody):
-    """The caller's limits and metered use, newest day first."""
+    """The caller's limits and metered use, newest day first; ``audio_seconds_today`` and ``characters_today``
+    are today's use in the units of the daily quotas."""
 
     tenant: str
     limits: Limits
     audio_seconds_today: float
+    characters_today: int
     data: list[UsageRow]
 
 
@@ -67,3 +69,19 @@ class RevokedKey(ResponseBody):
 
     id: str
     revoked: bool
+
+
+class Me(ResponseBody):
+    """Who the caller is: its tenant, its key's id (null in development mode without a key), whether the key is an
+    admin key, and whether the server runs in development mode."""
+
+    tenant: str
+    key_id: str | None
+    admin: bool
+    dev_mode: bool
+
+
+class SetupStatus(ResponseBody):
+    """Whether first-run setup can create the administrator key: no unrevoked admin key exists yet."""
+
+    available: bool

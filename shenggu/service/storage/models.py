@@ -248,3 +248,60 @@ class StoredInspection(Base):
     batch: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the batch aggregates (batch.json less calls)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StoredTranscript(Base):
+    """A tenant's saved transcript, as corrected in the console: its segments (``{"start", "end", "text",
+    "speaker"?, "words"?}``) stored whole as JSON, and where it came from (``source``: a job, a file name).
+    ``revision`` counts the saves (1 when created), so an editor can tell that another one saved meanwhile."""
+
+    __tablename__ = "transcripts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    segments: Mapped[list] = mapped_column(JSON, default=list)
+    segment_count: Mapped[int] = mapped_column(Integer, default=0)  # for listings, without loading the segments
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class StoredTestSet(Base):
+    """A tenant's evaluation test set (the console's Evaluate page): its clips' audio and normalized
+    ``manifest.tsv`` are in ``directory`` (relative to the data directory); ``items`` counts the clips by task and
+    language (``{"asr": {"zh": 2, "en": 2}}``), ``audio_seconds`` is their decoded length."""
+
+    __tablename__ = "evaluation_testsets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    items: Mapped[dict] = mapped_column(JSON, default=dict)
+    clip_count: Mapped[int] = mapped_column(Integer, default=0)
+    audio_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    directory: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class StoredEvaluationRun(Base):
+    """A benchmark run on a test set, made by an ``evaluation`` job (``job_id``) whose status it carries until the
+    job ends; ``options`` are what it was asked (tasks, engine, hotword list and its words, limit, the tasks it
+    skips and why), ``summary`` each task's benchmark summary once it succeeded. Its files (results.json,
+    report.html per task) are in the test set's folder, under ``runs/<id>/``."""
+
+    __tablename__ = "evaluation_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    testset_id: Mapped[str] = mapped_column(ForeignKey("evaluation_testsets.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|succeeded|failed|cancelled
+    summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

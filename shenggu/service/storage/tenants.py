@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from shenggu.errors import InvalidOptionError, ShengguError
@@ -19,6 +19,10 @@ class NotFoundError(ShengguError):
 
     code = "not_found"
     http_status = 404
+
+
+# The PostgreSQL advisory lock that serializes first-run setups (an arbitrary constant, "sgsetup" in ASCII).
+_SETUP_LOCK = 0x7367_7365_7475_70
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,24 @@ def create_key(session: Session, tenant: Tenant, admin: bool = False) -> tuple[A
     session.add(row)
     session.flush()
     return row, plaintext
+
+
+def admin_key_exists(session: Session) -> bool:
+    """Whether some unrevoked admin key exists (revoked ones do not count)."""
+    query = select(ApiKey.id).where(ApiKey.admin.is_(True), ApiKey.revoked_at.is_(None)).limit(1)
+    return session.scalar(query) is not None
+
+
+def lock_for_setup(session: Session) -> None:
+    """Hold, until the session's transaction ends, a lock that every first-run setup takes before it looks for an
+    admin key, so that of two concurrent setups the second sees the first one's key (one key, never two). Take it first
+    thing in the transaction: SQLite cannot move a transaction that has read to writing while another writes."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
+    else:
+        # SQLite has one write lock for the whole database: any write statement takes it (even one that changes
+        # no row), and the transaction keeps it until it ends; a second writer waits (busy_timeout).
+        session.execute(update(ApiKey).where(ApiKey.admin.is_(True)).values(admin=ApiKey.admin))
 
 
 def authenticate(session: Session, key: str) -> Principal | None:
