@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.console_browser import browser_factory  # noqa: F401  (the console tests' browsers)
+
 if TYPE_CHECKING:
     from shenggu.bench.manifest import ManifestEntry
 

@@ -36,6 +36,8 @@ from shenggu.service.tasks import (
 )
 
 WHISPER_TRANSLATE_MAX_SECONDS = 3600.0
+# A segment's translation (with ``translate_to``), as in the JSON of jobs: verbose_json carries it too.
+TRANSLATION_KEYS = ("translation", "translation_needs_review", "translation_problems")
 router = APIRouter(prefix="/v1", tags=["audio"], responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
 ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
@@ -174,6 +176,7 @@ def _verbose(transcript: Transcript, granularities: set[str]) -> dict:
                 "compression_ratio": 0.0,
                 "no_speech_prob": round(seg.no_speech_prob, 4),
                 **({"speaker": s["speaker"]} if "speaker" in s else {}),
+                **{key: s[key] for key in TRANSLATION_KEYS if key in s},
                 "words": s["words"],
             }
             for i, (s, seg) in enumerate(zip(data["segments"], transcript.segments, strict=True))

@@ -26,7 +26,7 @@ class WordTiming(ResponseBody):
 
 class VerboseSegment(ResponseBody):
     """OpenAI's verbose segment (``tokens``, ``temperature``, ``compression_ratio`` are placeholders), plus its
-    words; ``speaker`` only when diarized."""
+    words; ``speaker`` only when diarized, the ``translation`` fields only with ``translate_to``."""
 
     id: int
     seek: int
@@ -39,6 +39,9 @@ class VerboseSegment(ResponseBody):
     compression_ratio: float
     no_speech_prob: float
     speaker: str | None = None
+    translation: str | None = None
+    translation_needs_review: bool | None = None
+    translation_problems: list[str] | None = None
     words: list[WordTiming]
 
 

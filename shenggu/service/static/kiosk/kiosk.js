@@ -1,10 +1,8 @@
 // The shenggu assistant kiosk: microphone → 16 kHz PCM16 over WebSocket /v1/assistant; partials, the question,
 // the answer (clarifications as buttons) shown; the answer audio (PCM16 frames) played with the Web Audio API.
 // Progress is mirrored in <body data-*> (state, answers, audio-bytes, audio-played) for monitoring and tests.
-"use strict";
-
-const TARGET_RATE = 16000;
-const FRAME_SAMPLES = 1600; // 100 ms per WebSocket frame
+// The microphone (capture, 16 kHz resampling, 100 ms frames) is the console's shared module.
+import { SAMPLE_RATE, openMicrophone, toPcm16 } from "../console/assets/microphone.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -17,10 +15,7 @@ const ui = {
   candidates: $("candidates"), form: $("ask-form"), text: $("text"), setup: $("setup"),
 };
 
-const state = {
-  ws: null, wsReady: null, micContext: null, micStream: null, micNode: null, downsampler: null,
-  pending: new Float32Array(0), player: null, listening: false,
-};
+const state = { ws: null, wsReady: null, mic: null, player: null, listening: false };
 
 // ---------------------------------------------------------------------------------------------- helpers
 
@@ -38,48 +33,9 @@ function socketUrl() {
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("kb", ui.kb.value.trim());
   url.searchParams.set("language", ui.language.value);
-  url.searchParams.set("sample_rate", String(TARGET_RATE));
+  url.searchParams.set("sample_rate", String(SAMPLE_RATE));
   if (ui.key.value.trim()) url.searchParams.set("api_key", ui.key.value.trim());
   return url.toString();
-}
-
-// Box-filter decimation to 16 kHz: each output sample averages the input samples it covers (a low-pass good
-// enough for speech recognition), with the fractional position carried between calls.
-class Downsampler {
-  constructor(inputRate) {
-    this.ratio = inputRate / TARGET_RATE;
-    this.rest = new Float32Array(0);
-    this.position = 0;
-  }
-
-  push(input) {
-    const data = new Float32Array(this.rest.length + input.length);
-    data.set(this.rest);
-    data.set(input, this.rest.length);
-    const out = [];
-    let position = this.position;
-    while (position + this.ratio <= data.length) {
-      const first = Math.floor(position);
-      const last = Math.max(first + 1, Math.floor(position + this.ratio));
-      let sum = 0;
-      for (let i = first; i < last; i++) sum += data[i];
-      out.push(sum / (last - first));
-      position += this.ratio;
-    }
-    const keep = Math.floor(position);
-    this.rest = data.slice(keep);
-    this.position = position - keep;
-    return Float32Array.from(out);
-  }
-}
-
-function toPcm16(samples) {
-  const pcm = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    const s = Math.max(-1, Math.min(1, samples[i]));
-    pcm[i] = s < 0 ? s * 32768 : s * 32767;
-  }
-  return pcm;
 }
 
 // ---------------------------------------------------------------------------------------------- playback
@@ -256,70 +212,22 @@ function connect() {
 
 // ---------------------------------------------------------------------------------------------- microphone
 
-const WORKLET = `
-class Capture extends AudioWorkletProcessor {
-  process(inputs) {
-    const channel = inputs[0] && inputs[0][0];
-    if (channel) this.port.postMessage(channel.slice(0));
-    return true;
-  }
-}
-registerProcessor("shenggu-capture", Capture);
-`;
-
 async function startMicrophone() {
-  state.micStream = await navigator.mediaDevices.getUserMedia({
-    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-  });
-  const context = new AudioContext();
-  state.micContext = context;
-  state.downsampler = new Downsampler(context.sampleRate);
-  const source = context.createMediaStreamSource(state.micStream);
-  const mute = context.createGain();
-  mute.gain.value = 0; // the capture node must be pulled by the destination, but nothing is heard
-  if (context.audioWorklet) {
-    const url = URL.createObjectURL(new Blob([WORKLET], { type: "text/javascript" }));
-    await context.audioWorklet.addModule(url);
-    const node = new AudioWorkletNode(context, "shenggu-capture");
-    node.port.onmessage = (message) => captured(message.data);
-    state.micNode = node;
-  } else {
-    const node = context.createScriptProcessor(4096, 1, 1);
-    node.onaudioprocess = (event) => captured(event.inputBuffer.getChannelData(0).slice(0));
-    state.micNode = node;
-  }
-  source.connect(state.micNode);
-  state.micNode.connect(mute);
-  mute.connect(context.destination);
-  await context.resume();
+  state.mic = await openMicrophone({ onFrame: captured });
   state.listening = true;
 }
 
-function captured(samples) {
-  let level = 0;
-  for (let i = 0; i < samples.length; i++) level = Math.max(level, Math.abs(samples[i]));
-  const down = state.downsampler.push(samples);
+function captured(frame, level) {
   // While the answer is spoken the microphone would hear it: send silence instead (keeps the stream's clock).
-  if (ui.mute.checked && state.player && state.player.speaking) down.fill(0);
+  if (ui.mute.checked && state.player && state.player.speaking) frame.fill(0);
   else ui.levelBar.style.width = `${Math.min(100, level * 140)}%`;
-  const joined = new Float32Array(state.pending.length + down.length);
-  joined.set(state.pending);
-  joined.set(down, state.pending.length);
-  let offset = 0;
-  while (joined.length - offset >= FRAME_SAMPLES) {
-    const frame = joined.subarray(offset, offset + FRAME_SAMPLES);
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(toPcm16(frame).buffer);
-    offset += FRAME_SAMPLES;
-  }
-  state.pending = joined.slice(offset);
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(toPcm16(frame).buffer);
 }
 
 function stopMicrophone() {
   state.listening = false;
-  if (state.micStream) state.micStream.getTracks().forEach((track) => track.stop());
-  if (state.micContext) state.micContext.close();
-  state.micStream = state.micContext = state.micNode = null;
-  state.pending = new Float32Array(0);
+  if (state.mic) state.mic.stop();
+  state.mic = null;
   ui.levelBar.style.width = "0";
 }
 
