@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff check shenggu tests
 
 test: install lint
-	scripts/with-postgres.sh $(BIN)/python -m pytest -q
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q --durations=25
 
 bench: install
 	$(BIN)/shenggu bench asr --manifest ../shared/eval/manifest.tsv --baseline --out bench-out/asr

@@ -73,6 +73,28 @@ class Settings(BaseSettings):
     )
     max_streams: int = Field(8, description="Concurrent WebSocket streams; one more is refused with an error.")
     stream_idle_seconds: float = Field(30.0, description="A stream that sends nothing this long is closed.")
+    funasr_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of a listener that speaks FunASR's runtime WebSocket protocol, for FunASR clients as they "
+        "are (`shenggu serve --funasr-port`); unset: none. `/v1/funasr` on the main port speaks it too, with a key.",
+    )
+    funasr_host: str = Field("127.0.0.1", description="Address the FunASR listener binds (0.0.0.0: every interface).")
+    funasr_tenant: str | None = Field(
+        None,
+        description="Tenant the FunASR listener acts for when a client sends no key in its URL (FunASR clients send "
+        "none); unset: every client must add ?api_key=KEY to the URL.",
+    )
+    wyoming_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve the Wyoming protocol (Home Assistant) on this TCP port; unset: off."
+    )
+    wyoming_host: str = Field(
+        "127.0.0.1",
+        description="Address of the Wyoming listener. Wyoming clients send no key: whoever reaches this address "
+        "uses wyoming_tenant's quota, so open it (0.0.0.0) only to a trusted network.",
+    )
+    wyoming_tenant: str = Field("wyoming", description="The tenant that Wyoming requests act for (and are metered to).")
     assistant_workers: int = Field(
         8,
         ge=1,

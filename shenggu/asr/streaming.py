@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from shenggu.asr.pipeline import SUPPORTED_LANGUAGES, TranscribeOptions, decode_options_for, window_segments
+from shenggu.asr.postprocess import PostprocessOptions
 from shenggu.asr.types import DecodeOptions, EngineTiming, Recognizer, Segment
 from shenggu.asr.windows import AudioBuffer, Window
 from shenggu.audio.decode import SAMPLE_RATE
@@ -102,6 +103,7 @@ class StreamOptions:
     partial_interval_s: float = 1.0
     partial_min_new_s: float = 0.4  # new audio needed before another partial is worth it
     shedding: Shedding = field(default_factory=Shedding)
+    post: PostprocessOptions = field(default_factory=PostprocessOptions)  # finals' clean-up (punctuation, ITN)
 
     def __post_init__(self) -> None:
         if not 100 <= self.end_silence_ms <= 5000:
@@ -243,6 +245,7 @@ class StreamingSession:
             vocabulary=self.options.vocabulary,
             lead_seconds=self.options.final_lead_s,
             pad_with_silence=self.options.final_pad_with_silence,
+            post=self.options.post,
         )
         self.language = self.transcribe_options.language
         self._vad = StreamingVad(
@@ -269,6 +272,12 @@ class StreamingSession:
     def audio_seconds(self) -> float:
         """Audio received so far."""
         return self._buffer.end_sample / SAMPLE_RATE
+
+    @property
+    def speech_start(self) -> float | None:
+        """Where the sentence being spoken now began (seconds into the stream, with the VAD's pre-roll); None
+        between sentences. A protocol that reports when speech starts and stops watches it across ``accept``."""
+        return self._vad.open_start
 
     @property
     def speculative_final(self) -> SpeculativeFinal | None:

@@ -214,6 +214,23 @@ def serve(
         str | None,
         typer.Option("--ray", help="Run recognition and synthesis on this Ray cluster (host:port or auto)."),
     ] = None,
+    wyoming_port: Annotated[
+        int | None, typer.Option(help="Also serve the Wyoming protocol (Home Assistant) on this TCP port.")
+    ] = None,
+    wyoming_host: Annotated[
+        str | None, typer.Option(help="Address of the Wyoming listener (default 127.0.0.1).")
+    ] = None,
+    wyoming_tenant: Annotated[
+        str | None, typer.Option(help="Tenant that Wyoming requests act for (default: wyoming).")
+    ] = None,
+    funasr_port: Annotated[
+        int | None, typer.Option(help="Also serve FunASR's runtime WebSocket protocol on this port (e.g. 10095).")
+    ] = None,
+    funasr_host: Annotated[str | None, typer.Option(help="Address of the FunASR listener (default 127.0.0.1).")] = None,
+    funasr_tenant: Annotated[
+        str | None,
+        typer.Option(help="Tenant that FunASR clients without ?api_key= in their URL act for (default: none)."),
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAI-compatible /v1/audio/transcriptions)."""
     import uvicorn
@@ -224,9 +241,41 @@ def serve(
 
     if ray:  # through the environment, so that every reader of the settings sees it
         os.environ["SHENGGU_RAY_ADDRESS"] = ray
+    _listener_environment("WYOMING", wyoming_port, wyoming_host, wyoming_tenant)
+    _listener_environment("FUNASR", funasr_port, funasr_host, funasr_tenant)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings, listen=(host, port)), host=host, port=port, log_config=None)
+
+
+def _listener_environment(protocol: str, port: int | None, host: str | None, tenant: str | None) -> None:
+    """A listener's options (Wyoming's, FunASR's), set as their SHENGGU_<PROTOCOL>_* variables (the settings read
+    them)."""
+    for name, value in (("PORT", port), ("HOST", host), ("TENANT", tenant)):
+        if value is not None:
+            os.environ[f"SHENGGU_{protocol}_{name}"] = str(value)
+
+
+@app.command()
+@friendly_errors
+def wyoming(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (clients send no key: open it only to a trusted network).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (Home Assistant's Wyoming services use 10300 and up).")] = 10300,
+    tenant: Annotated[str, typer.Option(help="Tenant that the requests act for, metered and limited.")] = "wyoming",
+) -> None:
+    """Serve only the Wyoming protocol (Home Assistant's speech-to-text and text-to-speech), no HTTP API."""
+    import asyncio
+
+    from shenggu.config import get_settings
+    from shenggu.logs import configure_logging
+    from shenggu.service.protocols.wyoming import serve_wyoming
+
+    _listener_environment("WYOMING", port, host, tenant)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(serve_wyoming(settings))  # until Ctrl-C
 
 
 def _database():
@@ -409,12 +458,29 @@ def bench_stream(
             "difference from file mode switched in turn (effects with bootstrap intervals)."
         ),
     ] = False,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare client protocols one clip at a time, each with its own client: native, funasr, "
+            "wyoming, realtime (comma-separated) or all; --url is then http://HOST:PORT."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="With --protocol: only the first N clips.")] = None,
+    wyoming_port: Annotated[int, typer.Option(help="With --protocol and --url: the Wyoming listener's port.")] = 10300,
 ) -> None:
     """Streaming ASR under N concurrent real-time streams: final latency, first partial, CER/WER, keeping up."""
     if ablation:
         from shenggu.bench.stream_ablation import run_stream_ablation
 
         print_summary(run_stream_ablation(manifest, out), out)
+        return
+    if protocol:
+        from shenggu.bench.stream_protocols import ProtocolBenchConfig, parse_protocols, run_protocol_bench
+
+        config = ProtocolBenchConfig(
+            manifest, out, parse_protocols(protocol), url, key or None, wyoming_port, chunk_ms, limit
+        )
+        print_summary(run_protocol_bench(config), out)
         return
     from shenggu.bench.stream import StreamBenchConfig, run_stream_bench
 

@@ -195,6 +195,7 @@ class StreamResult:
     wall_s: float = 0.0
     warnings: list[WarningMessage] = field(default_factory=list)
     lag_ms_max: float | None = None  # the server's own account: the furthest it fell behind this stream
+    last_audio_sent_at: float | None = None  # time.monotonic() when the last piece of audio went out
 
     def raise_for_error(self) -> None:
         """Raise ``StreamClientError`` (one line) if the stream ended with an error."""
@@ -304,6 +305,7 @@ class _Collector:
             wall_s=finished_at - clock.start,
             warnings=warnings,
             lag_ms_max=self.lag_ms_max,
+            last_audio_sent_at=clock.sent_at[-1] if clock.sent_at else None,
         )
 
 

@@ -18,6 +18,7 @@ from shenggu.service.errors import document_body_limit, install_error_handlers
 from shenggu.service.limits import RateLimiter, StreamSlots
 from shenggu.service.listeners import configured_listeners
 from shenggu.service.observability import install_observability, track_queue_depth
+from shenggu.service.protocols import funasr, realtime
 from shenggu.service.routers import (
     assessments,
     assistant,
@@ -173,6 +174,8 @@ def create_app(settings: Settings, listen: tuple[str, int] | None = None) -> Fas
         speakers,
         tenants,
         stream,
+        funasr,
+        realtime,
         assistant,
         console,
     )

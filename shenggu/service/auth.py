@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
 from shenggu.errors import ShengguError
@@ -43,8 +44,12 @@ def current_principal(request: Request) -> Principal:
 
 def authenticate_key(request: HTTPConnection) -> Principal:
     """The principal of an HTTP request or WebSocket, from its key (or dev mode); raises UnauthorizedError."""
-    state = request.app.state
-    key = _bearer(request)
+    return principal_for_key(request.app.state, _bearer(request))
+
+
+def principal_for_key(state: State, key: str | None) -> Principal:
+    """The principal of ``key`` on the app whose ``state`` this is (or dev mode's), for any transport (a listener
+    of another protocol passes the key its client sent); raises UnauthorizedError."""
     principal = None
     if key is not None:
         with state.db.session() as session:

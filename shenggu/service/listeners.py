@@ -8,6 +8,9 @@ from typing import Protocol
 
 from fastapi import FastAPI
 
+from shenggu.service.protocols.funasr import FunasrListener
+from shenggu.service.protocols.wyoming import WyomingListener
+
 
 class Listener(Protocol):
     """A server on a port of its own, sharing the app's state (settings, database, engines, limits)."""
@@ -24,4 +27,8 @@ class Listener(Protocol):
 def configured_listeners(app: FastAPI) -> list[Listener]:
     """The listeners the app's settings ask for (none by default)."""
     listeners: list[Listener] = []
+    if app.state.settings.funasr_port:
+        listeners.append(FunasrListener(app))
+    if app.state.settings.wyoming_port:
+        listeners.append(WyomingListener(app))
     return listeners

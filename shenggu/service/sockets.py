@@ -37,13 +37,23 @@ def resampler_to_16k(sample_rate: int):
     return soxr.ResampleStream(sample_rate, 16000, 1, dtype="float32")
 
 
-def pcm_samples(data: bytes, resampler) -> np.ndarray:
-    """A binary frame of PCM16 as 16 kHz float32 samples; BadStreamError for an oversized or odd-length frame."""
+def check_frame(data: bytes) -> None:
+    """BadStreamError for a binary frame over ``MAX_MESSAGE_BYTES``."""
     if len(data) > MAX_MESSAGE_BYTES:
         raise BadStreamError(f"audio frames must be at most {MAX_MESSAGE_BYTES >> 20} MiB")
+
+
+def pcm16_samples(data: bytes) -> np.ndarray:
+    """16-bit little-endian PCM as float32 samples; BadStreamError for an odd number of bytes."""
     if len(data) % 2:
         raise BadStreamError("pcm_s16le frames must hold whole 16-bit samples (an even number of bytes)")
-    samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def pcm_samples(data: bytes, resampler) -> np.ndarray:
+    """A binary frame of PCM16 as 16 kHz float32 samples; BadStreamError for an oversized or odd-length frame."""
+    check_frame(data)
+    samples = pcm16_samples(data)
     return resampler.resample_chunk(samples) if resampler is not None else samples
 
 
@@ -56,8 +66,12 @@ async def fail(websocket: WebSocket, code: str, message: str, close_code: int) -
         pass  # the client is gone already
 
 
-async def refuse(websocket: WebSocket, exc: ShengguError) -> None:
-    """Report why a stream cannot start or go on, and close: "try again later" for what the HTTP API answers 429
+def close_code_for(exc: ShengguError) -> int:
+    """The close code a stream refused with ``exc`` ends with: "try again later" for what the HTTP API answers 429
     or 503 (rate limits, quotas, a server too far behind the stream, no capacity), a policy violation otherwise."""
-    later = exc.http_status in (429, 503)
-    await fail(websocket, exc.code, exc.message, CLOSE_TRY_LATER if later else CLOSE_POLICY)
+    return CLOSE_TRY_LATER if exc.http_status in (429, 503) else CLOSE_POLICY
+
+
+async def refuse(websocket: WebSocket, exc: ShengguError) -> None:
+    """Report why a stream cannot start or go on, and close (with :func:`close_code_for`)."""
+    await fail(websocket, exc.code, exc.message, close_code_for(exc))

@@ -36,7 +36,12 @@ from shenggu.text.lists import split_commas
 from shenggu.translate.transcripts import translate_transcript
 
 # OpenAI model names map to the default engine, so unmodified OpenAI clients work.
-OPENAI_MODEL_NAMES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "default", ""}
+# OpenAI's transcription model names (those of its current clients' defaults too: pipecat's gpt-transcribe and
+# gpt-realtime-whisper) all mean the default engine.
+OPENAI_MODEL_NAMES = {
+    "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini-transcribe-2025-12-15",
+    "gpt-transcribe", "gpt-live-transcribe", "gpt-realtime-whisper", "default", "",
+}  # fmt: skip
 # Form-field types: FastAPI documents them as enums and answers 422 for anything else.
 LanguageField = Literal["zh", "en", "auto"]
 TaskField = Literal["transcribe", "court_record", "assess"]

@@ -120,6 +120,21 @@ def _sentences(text: str) -> list[tuple[str, str]]:
     return [(s.strip(), end) for s, end in out if s.strip() or end == "paragraph"]
 
 
+def finished_sentences(text: str) -> tuple[list[str], str]:
+    """For text that arrives in pieces (a language model's answer): the sentences of ``text`` that more text cannot
+    change, and the rest, as it is, to continue. A sentence is finished once something follows its end mark: the
+    text after a full stop tells "Dr. Smith" and "3.5" from a sentence end."""
+    done, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if not text[match.end() :].strip() or not _ends_sentence(text, match):
+            continue
+        sentence = (text[start : match.start()] + match.group(0).strip()).strip()
+        if sentence:
+            done.append(sentence)
+        start = match.end()
+    return done, text[start:]
+
+
 def _clauses(sentence: str) -> list[str]:
     """Clauses of a sentence, each ending with its mark."""
     out, start = [], 0

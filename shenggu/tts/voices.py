@@ -23,11 +23,14 @@ VOICES: dict[str, Voice] = {
     )
 }
 DEFAULT_VOICES = {"zh": "zf_xiaoxiao", "en": "en_joe"}
-# OpenAI's voice names map to ours, so unmodified OpenAI clients work.
+# OpenAI's voice names map to ours, so unmodified OpenAI clients work (pipecat's OpenAITTSService accepts these
+# thirteen only); they answer at OpenAI's 24 kHz.
 OPENAI_VOICES = {
     "alloy": "zf_xiaoxiao", "nova": "zf_xiaoxiao", "shimmer": "zf_xiaoyi", "coral": "zf_xiaoyi",
-    "echo": "zm_yunxi", "onyx": "zm_yunjian", "fable": "zm_yunxia", "ash": "en_joe", "sage": "en_joe",
+    "marin": "zf_xiaoyi", "echo": "zm_yunxi", "onyx": "zm_yunjian", "fable": "zm_yunxia", "verse": "zm_yunxia",
+    "ballad": "zm_yunxi", "cedar": "zm_yunjian", "ash": "en_joe", "sage": "en_joe",
 }  # fmt: skip
+OPENAI_RATE = 24000
 
 
 def get_voice(name: str) -> Voice:

@@ -19,7 +19,7 @@ from shenggu.service.observability import add_audio_seconds
 from shenggu.service.schemas.audio import VoiceList
 from shenggu.service.storage import usage
 from shenggu.tts.synthesis import MAX_CHARS, AudioChunk, output_rate
-from shenggu.tts.voices import VOICES
+from shenggu.tts.voices import OPENAI_RATE, OPENAI_VOICES, VOICES
 
 router = APIRouter(prefix="/v1/audio", tags=["speech"], responses=error_responses(400, 401, 422, 429))
 
@@ -65,7 +65,9 @@ async def create_speech(
     characters = len(body.input)
     with database.session() as session:
         check_characters(session, principal, characters)
-    chunks = engines.speak(body.input, body.voice, body.speed, body.sample_rate)
+    # OpenAI's raw PCM is 24 kHz whatever the voice: an OpenAI voice name gets that rate unless told otherwise.
+    sample_rate = body.sample_rate or (OPENAI_RATE if body.voice in OPENAI_VOICES else None)
+    chunks = engines.speak(body.input, body.voice, body.speed, sample_rate)
     # The first piece is made before answering, so bad input is a 4xx rather than a broken stream.
     first = await run_in_threadpool(_next, chunks)
     if first is None:
@@ -78,7 +80,7 @@ async def create_speech(
             usage.record(session, principal.tenant_id, "speech", seconds, requests=0)
         add_audio_seconds(request, "speech", seconds)
 
-    encoder = StreamingEncoder(body.response_format, output_rate(body.voice, body.sample_rate))
+    encoder = StreamingEncoder(body.response_format, output_rate(body.voice, sample_rate))
     return StreamingResponse(_encoded(first, chunks, encoder, meter), media_type=MEDIA_TYPES[body.response_format])
 
 

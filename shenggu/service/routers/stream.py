@@ -24,25 +24,22 @@ from starlette.concurrency import run_in_threadpool
 
 from shenggu.asr.streaming import Final, Partial, StreamingSession, StreamOptions
 from shenggu.audio import SAMPLE_RATE
-from shenggu.errors import BadStreamError, ShengguError, StreamTooSlowError
+from shenggu.errors import BadStreamError, ShengguError
 from shenggu.logs import get_logger
 from shenggu.service.auth import authenticate_key
-from shenggu.service.deps import DatabaseDep, EnginesDep, SettingsDep, StreamSlotsDep
-from shenggu.service.limits import check_audio
-from shenggu.service.observability import add_audio_seconds, set_stream_lag
+from shenggu.service.deps import SettingsDep
+from shenggu.service.observability import set_stream_lag
 from shenggu.service.sockets import CLOSE_ERROR as _CLOSE_ERROR
-from shenggu.service.sockets import CLOSE_TRY_LATER as _CLOSE_TRY_LATER
 from shenggu.service.sockets import fail as _fail
 from shenggu.service.sockets import pcm_samples, refuse, sample_rate_of
 from shenggu.service.sockets import resampler_to_16k as _resampler
 from shenggu.service.storage import hotwords as hotword_lists
-from shenggu.service.storage import usage
+from shenggu.service.stream_admission import StreamLag, admitted_stream
 from shenggu.text.lists import split_commas
 
 router = APIRouter(tags=["stream"])
 log = get_logger("shenggu.stream")
 
-MAX_BACKLOG_S = 30.0  # a stream this far behind real time is ended
 _QUEUED_FRAMES = 64  # frames read ahead of the recognizer; beyond them the socket itself holds the client back
 
 
@@ -82,29 +79,21 @@ async def _send_event(websocket: WebSocket, event: Partial | Final) -> None:
 
 
 @router.websocket("/v1/audio/stream")
-async def stream(
-    websocket: WebSocket, settings: SettingsDep, database: DatabaseDep, slots: StreamSlotsDep, engines: EnginesDep
-) -> None:
+async def stream(websocket: WebSocket, settings: SettingsDep) -> None:
     """Recognize a live audio stream (see the module docstring and the README for the protocol)."""
     await websocket.accept()
     try:
         principal = await run_in_threadpool(authenticate_key, websocket)
         options, sample_rate = stream_options(websocket)
-        with database.session() as session:
-            check_audio(session, principal, 1.0)
-            lists = split_commas(websocket.query_params.get("hotword_lists", ""))
-            options.hotwords = hotword_lists.words_for(session, principal.tenant_id, lists, options.hotwords)
     except ShengguError as exc:
         await refuse(websocket, exc)
         return
-    if not slots.acquire():
-        await _fail(websocket, "too_many_streams", "the server is at its stream limit; retry later", _CLOSE_TRY_LATER)
-        return
-    session_audio = 0.0
+    lists = split_commas(websocket.query_params.get("hotword_lists", ""))
     try:
-        recognizer = await run_in_threadpool(engines.recognizer)
-        session = StreamingSession(recognizer, options)
-        session_audio = await serve_frames(websocket, session, _resampler(sample_rate), settings.stream_idle_seconds)
+        async with admitted_stream(
+            websocket.app, principal, options, lists, session_class=StreamingSession
+        ) as admitted:
+            await serve_frames(websocket, admitted.session, _resampler(sample_rate), settings.stream_idle_seconds)
     except ShengguError as exc:
         await refuse(websocket, exc)
     except WebSocketDisconnect:
@@ -112,12 +101,6 @@ async def stream(
     except Exception:
         log.exception("stream failed")
         await _fail(websocket, "internal_error", "internal error; the server log has details", _CLOSE_ERROR)
-    finally:
-        slots.release()
-        if session_audio:
-            with database.session() as db_session:
-                usage.record(db_session, principal.tenant_id, "stream", session_audio)
-            add_audio_seconds(websocket, "stream", session_audio)
 
 
 @dataclass(frozen=True)
@@ -135,8 +118,7 @@ async def serve_frames(websocket: WebSocket, session: StreamingSession, resample
     reader = asyncio.create_task(_read(websocket, idle_seconds, frames))
     warn_s = session.options.shedding.warn_s
     warned = False
-    live_start: float | None = None  # when the stream's audio began, were it sent live
-    worst = 0.0  # the largest lag this stream had
+    lags = StreamLag()
     try:
         while True:
             frame = await frames.get()
@@ -145,21 +127,12 @@ async def serve_frames(websocket: WebSocket, session: StreamingSession, resample
             if frame.data is None:
                 for event in await run_in_threadpool(session.finish):
                     await _send_event(websocket, event)
-                await websocket.send_json({"type": "done", "lag_ms_max": round(1000 * worst)})
+                await websocket.send_json({"type": "done", "lag_ms_max": round(1000 * lags.worst)})
                 await websocket.close(1000)
                 return session.audio_seconds
             samples = pcm_samples(frame.data, resampler)
-            seconds = len(samples) / SAMPLE_RATE
-            live_start = frame.arrived - seconds if live_start is None else live_start
-            now = time.monotonic()
-            behind_live = now - (live_start + session.audio_seconds + seconds)
-            lag = max(0.0, min(now - frame.arrived, behind_live))
-            worst = max(worst, lag)
+            lag = lags.measure(frame.arrived, len(samples) / SAMPLE_RATE, session.audio_seconds)
             set_stream_lag(websocket, id(session), lag)
-            if lag > MAX_BACKLOG_S:
-                raise StreamTooSlowError(
-                    f"the server fell {lag:.0f} s behind this stream's audio; send less, or retry later"
-                )
             if lag >= warn_s and not warned:
                 await websocket.send_json(_lagging(lag))
             warned = lag >= warn_s / 2 and (warned or lag >= warn_s)  # again only once it caught up
