@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
+from shenggu.asr.pipeline import SUPPORTED_LANGUAGES
 from shenggu.asr.streaming import StreamingSession, StreamOptions
-from shenggu.errors import ShengguError, StreamTooSlowError
+from shenggu.errors import InvalidOptionError, ShengguError, StreamTooSlowError
 from shenggu.service.engines import Engines
 from shenggu.service.limits import check_audio
 from shenggu.service.observability import add_audio_seconds
@@ -140,3 +141,16 @@ async def admitted_stream(
             with state.db.session() as db_session:
                 usage.record(db_session, principal.tenant_id, capability, seconds)
             add_audio_seconds(app, capability, seconds)
+
+
+def language_of(requested: str | None) -> str | None:
+    """A client's language tag as shenggu's (``zh-CN``, ``zh_Hans`` → ``zh``; ``en-US`` → ``en``; none or
+    ``auto``: detect); InvalidOptionError for a language shenggu does not recognize."""
+    if not requested or requested.lower() == "auto":
+        return None
+    primary = requested.replace("_", "-").split("-")[0].lower()
+    if primary not in SUPPORTED_LANGUAGES:
+        raise InvalidOptionError(
+            f"unsupported language '{requested[:20]}' (choose from: {', '.join(SUPPORTED_LANGUAGES)})"
+        )
+    return primary

@@ -52,11 +52,10 @@ from shenggu.logs import get_logger
 from shenggu.service.auth import authenticate_key
 from shenggu.service.deps import SettingsDep
 from shenggu.service.observability import set_stream_lag
-from shenggu.service.protocols.wyoming import language_of
 from shenggu.service.sockets import CLOSE_ERROR, CLOSE_POLICY, CLOSE_TRY_LATER, MAX_MESSAGE_BYTES, pcm_samples
 from shenggu.service.sockets import resampler_to_16k as resampler_for
 from shenggu.service.storage import hotwords as hotword_lists
-from shenggu.service.stream_admission import AdmittedStream, StreamLag, admitted_stream
+from shenggu.service.stream_admission import AdmittedStream, StreamLag, admitted_stream, language_of
 from shenggu.service.tasks import engine_name
 from shenggu.text.lists import split_commas
 

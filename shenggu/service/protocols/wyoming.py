@@ -62,7 +62,7 @@ from shenggu.service.sockets import MAX_MESSAGE_BYTES, pcm_samples
 from shenggu.service.storage import usage
 from shenggu.service.storage.hotwords import MAX_WORD_CHARS, MAX_WORDS
 from shenggu.service.storage.tenants import Principal
-from shenggu.service.stream_admission import StreamLag, admitted_stream, principal_for_tenant
+from shenggu.service.stream_admission import StreamLag, admitted_stream, language_of, principal_for_tenant
 from shenggu.text.script import text_language
 from shenggu.tts.frontend import finished_sentences
 from shenggu.tts.synthesis import MAX_CHARS
@@ -128,19 +128,6 @@ def wyoming_info(settings: Settings) -> Info:
         supports_synthesize_streaming=True,
     )
     return Info(asr=[asr], tts=[tts])
-
-
-def language_of(requested: str | None) -> str | None:
-    """A client's language tag as shenggu's (``zh-CN``, ``zh_Hans`` → ``zh``; ``en-US`` → ``en``; none or
-    ``auto``: detect); InvalidOptionError for a language shenggu does not recognize."""
-    if not requested or requested.lower() == "auto":
-        return None
-    primary = requested.replace("_", "-").split("-")[0].lower()
-    if primary not in SUPPORTED_LANGUAGES:
-        raise InvalidOptionError(
-            f"unsupported language '{requested[:20]}' (choose from: {', '.join(SUPPORTED_LANGUAGES)})"
-        )
-    return primary
 
 
 def hotwords_of(request: Transcribe) -> list[str]:
@@ -512,4 +499,4 @@ async def serve_wyoming(settings: Settings) -> None:
         log.info("wyoming stopped")
 
 
-__all__ = ["WyomingListener", "hotwords_of", "language_of", "read_event", "serve_wyoming", "voice_for", "wyoming_info"]
+__all__ = ["WyomingListener", "hotwords_of", "read_event", "serve_wyoming", "voice_for", "wyoming_info"]

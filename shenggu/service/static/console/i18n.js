@@ -48,7 +48,7 @@ addStrings({
     "common.created": "创建时间", "common.actions": "操作", "common.file": "文件", "common.export": "导出",
     "common.import": "导入", "common.details": "详情", "common.working": "处理中…",
     "page.not_found": "没有这个页面。", "page.admin_only": "此页面需要管理员密钥。",
-    "status.queued": "排队中", "status.running": "进行中", "status.succeeded": "已完成", "status.failed": "失败",
+    "status.queued": "排队中", "status.running": "运行中", "status.succeeded": "已完成", "status.failed": "失败",
     "status.cancelled": "已取消",
   },
   en: {
@@ -73,7 +73,7 @@ addStrings({
     "common.export": "Export", "common.import": "Import", "common.details": "Details",
     "common.working": "Working…",
     "page.not_found": "There is no such page.", "page.admin_only": "This page needs an administrator key.",
-    "status.queued": "queued", "status.running": "running", "status.succeeded": "done", "status.failed": "failed",
-    "status.cancelled": "cancelled",
+    "status.queued": "Queued", "status.running": "Running", "status.succeeded": "Succeeded", "status.failed": "Failed",
+    "status.cancelled": "Cancelled",
   },
 });

@@ -8,8 +8,7 @@ import { busy, download, el, field, flash, heading, keepDraft, select, table, wh
 addStrings({
   zh: {
     "jobs.status": "状态", "jobs.task": "类型", "jobs.search": "搜索", "jobs.search.help": "按任务 ID、类型、选项或错误信息过滤本页。",
-    "jobs.all": "全部", "jobs.status.queued": "排队中", "jobs.status.running": "运行中", "jobs.status.succeeded": "已完成",
-    "jobs.status.failed": "失败", "jobs.status.cancelled": "已取消", "jobs.id": "任务 ID", "jobs.progress": "进度",
+    "jobs.all": "全部", "jobs.id": "任务 ID", "jobs.progress": "进度",
     "jobs.finished": "结束时间", "jobs.open": "查看", "jobs.cancel": "取消任务",
     "jobs.confirm_cancel": "取消任务 {id}？已完成的部分不会保留。", "jobs.cancelled": "任务 {id} 已取消。",
     "jobs.page": "第 {first}–{last} 条，共 {total} 条", "jobs.previous": "上一页", "jobs.next": "下一页",
@@ -21,8 +20,7 @@ addStrings({
   en: {
     "jobs.status": "Status", "jobs.task": "Task", "jobs.search": "Search",
     "jobs.search.help": "Filters this page by job id, task, options or error message.", "jobs.all": "All",
-    "jobs.status.queued": "Queued", "jobs.status.running": "Running", "jobs.status.succeeded": "Succeeded",
-    "jobs.status.failed": "Failed", "jobs.status.cancelled": "Cancelled", "jobs.id": "Job id", "jobs.progress": "Progress",
+    "jobs.id": "Job id", "jobs.progress": "Progress",
     "jobs.finished": "Finished", "jobs.open": "Open", "jobs.cancel": "Cancel the job",
     "jobs.confirm_cancel": "Cancel job {id}? Work done so far is not kept.", "jobs.cancelled": "Job {id} was cancelled.",
     "jobs.page": "{first}–{last} of {total}", "jobs.previous": "Previous", "jobs.next": "Next",
@@ -44,7 +42,7 @@ const state = { offset: 0, open: null };
 const jobPath = (id) => `/v1/jobs/${encodeURIComponent(id)}`;
 
 function statusBadge(job) {
-  return el("span", { class: `badge ${job.status}`, text: t(`jobs.status.${job.status}`) });
+  return el("span", { class: `badge ${job.status}`, text: t(`status.${job.status}`) });
 }
 
 function progressCell(job) {
@@ -124,7 +122,7 @@ export default {
     let left = false;
     let taskDraft = false;
     let page = { data: [], total: 0 };
-    const status = keepDraft(select([["", "jobs.all"], ...STATUSES.map((s) => [s, `jobs.status.${s}`])], "",
+    const status = keepDraft(select([["", "jobs.all"], ...STATUSES.map((s) => [s, `status.${s}`])], "",
       { id: "jobs-status" }), "jobs.status");
     const task = el("select", { id: "jobs-task" }, el("option", { value: "", text: t("jobs.all") }));
     const search = keepDraft(el("input", { type: "search", id: "jobs-search", autocomplete: "off" }), "jobs.search");

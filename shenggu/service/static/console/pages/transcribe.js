@@ -33,8 +33,6 @@ addStrings({
     "transcribe.working": "正在转写 {name}…", "transcribe.job.progress": "任务进度",
     "transcribe.job.status": "后台任务 {id}：{status}", "transcribe.job.cancel": "取消任务",
     "transcribe.job.failed": "任务失败：{message}", "transcribe.job.cancelled": "任务已取消。",
-    "transcribe.status.queued": "排队中", "transcribe.status.running": "处理中",
-    "transcribe.status.succeeded": "已完成", "transcribe.status.failed": "失败", "transcribe.status.cancelled": "已取消",
     "hotwords.legend": "热词", "hotwords.lists": "热词表", "hotwords.default": "名为 default 的词表总是生效。",
     "hotwords.none": "还没有其他热词表（可在“热词与知识库”页面创建）。", "hotwords.words": "其他热词",
     "hotwords.help": "用逗号分隔，例如：太乙真人, 房地产",
@@ -65,9 +63,6 @@ addStrings({
     "transcribe.working": "Transcribing {name}…", "transcribe.job.progress": "Job progress",
     "transcribe.job.status": "Background job {id}: {status}", "transcribe.job.cancel": "Cancel the job",
     "transcribe.job.failed": "The job failed: {message}", "transcribe.job.cancelled": "The job was cancelled.",
-    "transcribe.status.queued": "queued", "transcribe.status.running": "running",
-    "transcribe.status.succeeded": "done", "transcribe.status.failed": "failed",
-    "transcribe.status.cancelled": "cancelled",
     "hotwords.legend": "Hotwords", "hotwords.lists": "Hotword lists",
     "hotwords.default": "The list named default always applies.",
     "hotwords.none": "No other hotword lists yet (make them on the Hotwords & knowledge page).",
@@ -296,7 +291,7 @@ function showProgress() {
       await del(`/v1/jobs/${job.id}`);
       pollJob();
     }));
-    const status = t(`transcribe.status.${job.status}`);
+    const status = t(`status.${job.status}`);
     view.progress.replaceChildren(el("p", { text: t("transcribe.job.status", { id: job.id, status }) }),
       el("div", { class: "row" }, el("div", { class: "grow" }, bar.node), cancel));
   } else if (state.running) {
